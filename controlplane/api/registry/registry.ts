@@ -1,0 +1,675 @@
+// The generic object registry: Kubernetes' create/get/list/update/patch/delete
+// semantics over the Store, shared by the HTTP routes and by in-process
+// controllers. It owns what every kind has in common — names, uids,
+// generations, defaults, validation, finalizers, graceful pod deletion —
+// and calls strategy.ts for what differs. Nothing is written unless the whole
+// request is valid.
+
+import { randomUUID } from 'node:crypto';
+import type { KubeObject } from '../objects.js';
+import { isRecord } from '../objects.js';
+import { ApiError, conflict, invalid, notFound, alreadyExists, type FieldError } from '../status.js';
+import { apiVersionOf, findResource, type ResourceInfo } from '../resources.js';
+import type { ListResult, Store, StoreEvent, WatchHandle } from '../../store/types.js';
+import { StoreError } from '../../store/errors.js';
+import { validateObject, validateUpdate } from '../validation/index.js';
+import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
+import { patchValue, type PatchType } from './patch-value.js';
+import {
+  fieldsOf,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  supportedFields,
+} from '../selectors.js';
+import { applyDefaults } from './defaults.js';
+import { collectionPrefix, objectKey } from './keys.js';
+import { hasStatus, initialStatus, specOf, tracksGeneration } from './strategy.js';
+
+export type { PatchType };
+
+export interface WriteOptions {
+  /** `dryRun=All`: run every check, write nothing. */
+  dryRun?: boolean;
+  fieldManager?: string;
+  /** Server-side apply: take ownership of conflicting fields. */
+  force?: boolean;
+  subresource?: 'status';
+}
+
+/** Server-side apply has recorded ownership itself; the write path must not record an Update too. */
+interface InternalWriteOptions extends WriteOptions {
+  applied?: boolean;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface WatchSink {
+  onEvent(ev: WatchEvent): void;
+  onError(err: ApiError): void;
+}
+
+/** Namespaces that always exist, as in a fresh Kubernetes cluster. */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+const GENERATE_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export class Registry {
+  constructor(
+    readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates the namespaces every cluster has; safe to call on every start. */
+  async ensureSystemNamespaces(): Promise<void> {
+    const ns = resource('', 'v1', 'namespaces');
+    for (const name of SYSTEM_NAMESPACES) {
+      try {
+        await this.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, {
+          fieldManager: 'shoal-controlplane',
+        });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+      }
+    }
+  }
+
+  async create(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    body: unknown,
+    opts: InternalWriteOptions = {},
+  ): Promise<KubeObject> {
+    const obj = this.checkBody(r, namespace, body);
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    if (r.namespaced) {
+      meta.namespace = namespace ?? meta.namespace ?? 'default';
+    } else {
+      delete meta.namespace;
+    }
+    // Fields the server owns on create, whatever the client sent.
+    meta.uid = randomUUID();
+    meta.creationTimestamp = this.timestamp();
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (tracksGeneration(r)) meta.generation = 1;
+    else delete meta.generation;
+    applyDefaults(r.kind, obj);
+    const status = initialStatus(r, obj);
+    if (status === undefined) delete obj.status;
+    else obj.status = status;
+
+    this.validate(r, obj, validateObject(r, obj));
+    if (r.namespaced) await this.checkNamespaceOpen(r, meta.namespace!, meta.name ?? '');
+    this.recordUpdate(r, undefined, obj, opts);
+    if (opts.dryRun) return obj;
+    try {
+      return await this.store.create(objectKey(r, meta.namespace, meta.name!), obj);
+    } catch (err) {
+      throw this.mapStoreError(err, r, meta.name!);
+    }
+  }
+
+  async get(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const obj = await this.wrap(r, name, () => this.store.get(objectKey(r, namespace, name)));
+    if (!obj) throw notFound(r.plural, r.group, name);
+    return obj;
+  }
+
+  async list(r: ResourceInfo, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const filter = this.filterFor(r, q);
+    const revision = q.resourceVersion && q.resourceVersion !== '0' ? Number(q.resourceVersion) : 0;
+    if (Number.isNaN(revision)) throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
+    return this.wrap(r, '', () =>
+      this.store.list(collectionPrefix(r, namespace), {
+        revision,
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.continue ? { continue: q.continue } : {}),
+        ...(filter ? { filter } : {}),
+      }),
+    );
+  }
+
+  /**
+   * PUT: replaces the object (or its status). A resourceVersion in the body is
+   * a precondition; without one the update is unconditional, as Kubernetes
+   * allows for its built-in kinds.
+   */
+  async update(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
+    const incoming = this.checkBody(r, namespace, body);
+    if (incoming.metadata.name !== undefined && incoming.metadata.name !== name) {
+      throw new ApiError(
+        'BadRequest',
+        `the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    const expected = incoming.metadata.resourceVersion;
+    return this.writeUpdate(r, namespace, name, opts, (current) => {
+      if (expected && expected !== current.metadata.resourceVersion) {
+        throw conflict(
+          r.plural,
+          r.group,
+          name,
+          'the object has been modified; please apply your changes to the latest version and try again',
+        );
+      }
+      return incoming;
+    });
+  }
+
+  async patch(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    opts: WriteOptions = {},
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    if (type === 'apply') return this.apply(r, namespace, name, patch, opts);
+    const object = await this.writeUpdate(r, namespace, name, opts, (current) => {
+      const next = patchValue(type, structuredClone(current), patch, r.kind);
+      if (!isRecord(next) || !isRecord(next.metadata)) {
+        throw new ApiError('BadRequest', 'the patch made the object something other than an object');
+      }
+      const result = next as KubeObject;
+      // A patch that names a version is a precondition on it.
+      const rv = result.metadata.resourceVersion;
+      if (rv && rv !== current.metadata.resourceVersion) {
+        throw conflict(
+          r.plural,
+          r.group,
+          name,
+          'the object has been modified; please apply your changes to the latest version and try again',
+        );
+      }
+      return result;
+    });
+    return { object, created: false };
+  }
+
+  async delete(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
+    const key = objectKey(r, namespace, name);
+    for (;;) {
+      const current = await this.get(r, namespace, name);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== current.metadata.uid) {
+        throw conflict(r.plural, r.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw conflict(r.plural, r.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`);
+      }
+      const marked = this.markForDeletion(r, current, opts);
+      if (opts.dryRun) return { object: marked ?? current, deleted: marked === undefined };
+      try {
+        if (marked) {
+          const written = await this.store.update(key, marked, Number(current.metadata.resourceVersion));
+          return { object: written, deleted: false };
+        }
+        const object = await this.store.delete(key, { resourceVersion: current.metadata.resourceVersion! });
+        return { object, deleted: true };
+      } catch (err) {
+        // Lost a race with another writer: decide again on the new state.
+        if (err instanceof StoreError && (err.type === 'Conflict' || err.type === 'PreconditionFailed')) continue;
+        throw this.mapStoreError(err, r, name);
+      }
+    }
+  }
+
+  async deleteCollection(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    q: ListQuery,
+    opts: DeleteOptions = {},
+  ): Promise<KubeObject[]> {
+    const { items } = await this.list(r, namespace, q);
+    const out: KubeObject[] = [];
+    for (const item of items) {
+      try {
+        const { object } = await this.delete(r, item.metadata.namespace, item.metadata.name!, opts);
+        out.push(object);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Streams changes. Without a resourceVersion (or "0") the stream starts with
+   * an ADDED event per existing object, as kube-apiserver does.
+   */
+  async watch(r: ResourceInfo, namespace: string | undefined, q: ListQuery, sink: WatchSink): Promise<WatchHandle> {
+    const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined;
+    const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind)) : undefined;
+    const matches = (o: KubeObject | undefined): boolean =>
+      o !== undefined &&
+      (!labels || matchesLabels(labels, o.metadata.labels)) &&
+      (!fields || matchesFields(fields, fieldsOf(r.kind, o)));
+    let from: number;
+    if (!q.resourceVersion || q.resourceVersion === '0') {
+      const initial = await this.list(r, namespace, q);
+      for (const object of initial.items) sink.onEvent({ type: 'ADDED', object });
+      from = initial.revision;
+    } else {
+      from = Number(q.resourceVersion);
+      if (!Number.isInteger(from) || from < 0) {
+        throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
+      }
+    }
+    const translate = (ev: StoreEvent): WatchEvent | undefined => {
+      const now = ev.type === 'DELETED' ? false : matches(ev.object);
+      const before = ev.type === 'ADDED' ? false : matches(ev.prev);
+      if (ev.type === 'DELETED') return before ? { type: 'DELETED', object: ev.object } : undefined;
+      if (now && before) return { type: 'MODIFIED', object: ev.object };
+      if (now) return { type: 'ADDED', object: ev.object };
+      // It stopped matching the selector: to this watcher it is gone.
+      if (before) return { type: 'DELETED', object: ev.object };
+      return undefined;
+    };
+    return this.store.watch(collectionPrefix(r, namespace), from, {
+      onEvent: (ev) => {
+        // A MODIFIED without its previous value (etcd compacted it) counts as a match before.
+        const out = ev.type === 'MODIFIED' && !ev.prev ? (matches(ev.object) ? { type: 'MODIFIED' as const, object: ev.object } : undefined) : translate(ev);
+        if (out) sink.onEvent(out);
+      },
+      onError: (err) => {
+        const mapped = this.mapStoreError(err, r, '');
+        sink.onError(mapped instanceof ApiError ? mapped : new ApiError('InternalError', mapped.message));
+      },
+    });
+  }
+
+  /**
+   * pods/binding: sets spec.nodeName once, with the PodScheduled condition, in
+   * one write compared on the pod's revision, so two schedulers racing for
+   * one pod cannot both win. Pod spec is otherwise immutable, so this is the
+   * only way a node gets assigned.
+   */
+  async bind(r: ResourceInfo, namespace: string, name: string, nodeName: string): Promise<KubeObject> {
+    const pod = await this.get(r, namespace, name);
+    const spec = isRecord(pod.spec) ? pod.spec : {};
+    if (pod.metadata.deletionTimestamp) {
+      throw conflict(r.plural, r.group, name, 'pod is being deleted, cannot be assigned to a host');
+    }
+    if (spec.nodeName) {
+      throw conflict(r.plural, r.group, name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+    }
+    const status = isRecord(pod.status) ? pod.status : {};
+    const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter(
+      (c) => !(isRecord(c) && c.type === 'PodScheduled'),
+    );
+    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.timestamp() });
+    const bound: KubeObject = { ...pod, spec: { ...spec, nodeName }, status: { ...status, conditions } };
+    try {
+      return await this.store.update(objectKey(r, namespace, name), bound, Number(pod.metadata.resourceVersion));
+    } catch (err) {
+      throw this.mapStoreError(err, r, name);
+    }
+  }
+
+  // ---- internals ----
+
+  private async apply(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    opts: WriteOptions,
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const applied = this.checkBody(r, namespace, patch);
+    if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
+      throw new ApiError('BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    const manager = opts.fieldManager;
+    if (!manager) {
+      throw new ApiError('BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    }
+    applied.metadata.name = name;
+    const existing = await this.wrap(r, name, () => this.store.get(objectKey(r, namespace, name)));
+    if (!existing) {
+      const result = serverSideApply({
+        live: undefined,
+        applied,
+        manager,
+        force: opts.force ?? false,
+        kind: r.kind,
+        apiVersion: apiVersionOf(r),
+        now: this.timestamp(),
+      });
+      if ('conflicts' in result) throw applyConflictError(result.conflicts);
+      try {
+        const object = await this.create(r, namespace, result.object, { ...opts, applied: true });
+        return { object, created: true };
+      } catch (err) {
+        // Someone created it meanwhile: apply onto theirs.
+        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+      }
+    }
+    const object = await this.writeUpdate(r, namespace, name, { ...opts, applied: true }, (current) => {
+      const result = serverSideApply({
+        live: current,
+        applied,
+        manager,
+        force: opts.force ?? false,
+        kind: r.kind,
+        apiVersion: apiVersionOf(r),
+        now: this.timestamp(),
+      });
+      if ('conflicts' in result) throw applyConflictError(result.conflicts);
+      return result.object;
+    });
+    return { object, created: false };
+  }
+
+  /**
+   * The read-modify-write every update, patch and apply shares: `mutate` turns
+   * the current object into the requested one; this function keeps what the
+   * client may not change, bumps generation, validates, and writes with a
+   * revision compare (retrying when another writer got in between).
+   */
+  private async writeUpdate(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    opts: InternalWriteOptions,
+    mutate: (current: KubeObject) => KubeObject,
+  ): Promise<KubeObject> {
+    const key = objectKey(r, namespace, name);
+    for (;;) {
+      const current = await this.get(r, namespace, name);
+      const requested = mutate(structuredClone(current));
+      const next = this.prepareUpdate(r, current, requested, opts);
+      if (next === 'unchanged') return current;
+      if (opts.dryRun) return next;
+      const finished = isDeletionFinished(r, next);
+      try {
+        if (finished) {
+          return await this.store.delete(key, { resourceVersion: current.metadata.resourceVersion! });
+        }
+        return await this.store.update(key, next, Number(current.metadata.resourceVersion));
+      } catch (err) {
+        if (err instanceof StoreError && (err.type === 'Conflict' || err.type === 'PreconditionFailed')) {
+          continue;
+        }
+        throw this.mapStoreError(err, r, name);
+      }
+    }
+  }
+
+  private prepareUpdate(
+    r: ResourceInfo,
+    current: KubeObject,
+    requested: KubeObject,
+    opts: InternalWriteOptions,
+  ): KubeObject | 'unchanged' {
+    const next = structuredClone(requested);
+    next.apiVersion = apiVersionOf(r);
+    next.kind = r.kind;
+    const cm = current.metadata;
+    const nm = next.metadata;
+    // Server-owned metadata is never taken from the client.
+    nm.name = cm.name!;
+    if (cm.namespace !== undefined) nm.namespace = cm.namespace;
+    nm.uid = cm.uid!;
+    nm.creationTimestamp = cm.creationTimestamp!;
+    nm.resourceVersion = cm.resourceVersion!;
+    if (cm.deletionTimestamp) nm.deletionTimestamp = cm.deletionTimestamp;
+    else delete nm.deletionTimestamp;
+    if (cm.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
+    else delete nm.deletionGracePeriodSeconds;
+    if (cm.generation !== undefined) nm.generation = cm.generation;
+    else delete nm.generation;
+
+    if (opts.subresource === 'status') {
+      // The status subresource changes status only (and never the spec).
+      const status = next.status;
+      const merged: KubeObject = structuredClone(current);
+      merged.status = status;
+      return this.finishUpdate(r, current, merged, opts);
+    }
+    if (hasStatus(r)) {
+      if (current.status === undefined) delete next.status;
+      else next.status = structuredClone(current.status);
+    }
+    applyDefaults(r.kind, next);
+    if (tracksGeneration(r) && specOf(current) !== specOf(next)) {
+      nm.generation = (cm.generation ?? 0) + 1;
+    }
+    return this.finishUpdate(r, current, next, opts);
+  }
+
+  private finishUpdate(
+    r: ResourceInfo,
+    current: KubeObject,
+    next: KubeObject,
+    opts: InternalWriteOptions,
+  ): KubeObject | 'unchanged' {
+    this.validate(r, next, validateUpdate(r, current, next));
+    if (!opts.applied) this.recordUpdate(r, current, next, opts);
+    if (sameObject(current, next)) return 'unchanged';
+    return next;
+  }
+
+  /** Records field ownership of a non-apply write in managedFields. */
+  private recordUpdate(
+    r: ResourceInfo,
+    old: KubeObject | undefined,
+    updated: KubeObject,
+    opts: InternalWriteOptions,
+  ): void {
+    if (opts.applied || !opts.fieldManager) return;
+    const result = updateManagedFields({
+      old,
+      updated,
+      manager: opts.fieldManager,
+      operation: 'Update',
+      apiVersion: apiVersionOf(r),
+      now: this.timestamp(),
+      ...(opts.subresource ? { subresource: opts.subresource } : {}),
+    });
+    const managed = result.metadata.managedFields ?? [];
+    if (managed.length > 0) updated.metadata.managedFields = managed;
+    else delete updated.metadata.managedFields;
+  }
+
+  /**
+   * What a delete does to an object that cannot go at once: a bound pod waits
+   * for its node (graceful termination), an object with finalizers waits for
+   * them. Returns the marked object, or undefined when it can be removed now.
+   */
+  private markForDeletion(r: ResourceInfo, current: KubeObject, opts: DeleteOptions): KubeObject | undefined {
+    const next = structuredClone(current);
+    const meta = next.metadata;
+    const finalizers = new Set(meta.finalizers ?? []);
+    if (!meta.deletionTimestamp) {
+      if (opts.propagationPolicy === 'Foreground') finalizers.add('foregroundDeletion');
+      if (opts.propagationPolicy === 'Orphan') finalizers.add('orphan');
+    }
+    if (r.kind === 'Namespace') {
+      // The namespace controller empties it, then removes the finalizer.
+      if (meta.deletionTimestamp) return current;
+      meta.deletionTimestamp = this.timestamp();
+      meta.deletionGracePeriodSeconds = 0;
+      next.status = { ...(isRecord(next.status) ? next.status : {}), phase: 'Terminating' };
+      if (finalizers.size > 0) meta.finalizers = [...finalizers];
+      return next;
+    }
+    let grace = 0;
+    if (r.kind === 'Pod') grace = podGracePeriod(current, opts.gracePeriodSeconds);
+    if (grace === 0 && finalizers.size === 0) return undefined;
+    if (meta.deletionTimestamp) {
+      // Already terminating: only a shorter grace period changes anything.
+      if (meta.deletionGracePeriodSeconds !== undefined && grace >= meta.deletionGracePeriodSeconds) {
+        return current;
+      }
+    }
+    meta.deletionTimestamp = new Date(this.now().getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    meta.deletionGracePeriodSeconds = grace;
+    if (finalizers.size > 0) meta.finalizers = [...finalizers];
+    if (grace === 0 && finalizers.size === 0) return undefined;
+    return next;
+  }
+
+  private checkBody(r: ResourceInfo, namespace: string | undefined, body: unknown): KubeObject {
+    if (!isRecord(body)) throw new ApiError('BadRequest', 'the body of the request was not a JSON object');
+    const obj = structuredClone(body) as KubeObject;
+    const expected = apiVersionOf(r);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
+      throw new ApiError(
+        'BadRequest',
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expected})`,
+      );
+    }
+    if (obj.kind !== undefined && obj.kind !== r.kind) {
+      throw new ApiError('BadRequest', `the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.kind})`);
+    }
+    obj.apiVersion = expected;
+    obj.kind = r.kind;
+    if (obj.metadata === undefined) obj.metadata = {};
+    if (!isRecord(obj.metadata)) {
+      throw invalid(r.kind, r.group, '', [{ field: 'metadata', type: 'FieldValueInvalid', detail: 'Invalid value: must be an object' }]);
+    }
+    if (r.namespaced && namespace && obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+      throw new ApiError(
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    return obj;
+  }
+
+  private validate(r: ResourceInfo, obj: KubeObject, errors: FieldError[]): void {
+    if (errors.length > 0) throw invalid(r.kind, r.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+  }
+
+  private async checkNamespaceOpen(r: ResourceInfo, namespace: string, name: string): Promise<void> {
+    const ns = await this.wrap(r, name, () => this.store.get(objectKey(resource('', 'v1', 'namespaces'), undefined, namespace)));
+    if (!ns) throw notFound('namespaces', '', namespace);
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError(
+        'Forbidden',
+        `${r.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name, kind: r.plural, group: r.group },
+      );
+    }
+  }
+
+  private filterFor(r: ResourceInfo, q: ListQuery): ((o: KubeObject) => boolean) | undefined {
+    const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined;
+    const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind)) : undefined;
+    if (!labels && !fields) return undefined;
+    return (o) =>
+      (!labels || matchesLabels(labels, o.metadata.labels)) &&
+      (!fields || matchesFields(fields, fieldsOf(r.kind, o)));
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  private async wrap<T>(r: ResourceInfo, name: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw this.mapStoreError(err, r, name);
+    }
+  }
+
+  /** StoreError → Status, at the boundary between storage and API. */
+  mapStoreError(err: unknown, r: ResourceInfo, name: string): Error {
+    if (!(err instanceof StoreError)) return err instanceof Error ? err : new Error(String(err));
+    switch (err.type) {
+      case 'NotFound':
+        return notFound(r.plural, r.group, name);
+      case 'AlreadyExists':
+        return alreadyExists(r.plural, r.group, name);
+      case 'Conflict':
+      case 'PreconditionFailed':
+        return conflict(r.plural, r.group, name, err.message);
+      case 'Expired':
+        return new ApiError('Expired', err.message, undefined, { cause: err });
+      case 'InvalidContinue':
+        return new ApiError('BadRequest', err.message, undefined, { cause: err });
+      case 'Unavailable':
+        return new ApiError('ServiceUnavailable', `storage is unavailable: ${err.message}`, { retryAfterSeconds: 1 }, { cause: err });
+    }
+  }
+}
+
+function resource(group: string, version: string, plural: string): ResourceInfo {
+  const r = findResource(group, version, plural);
+  if (!r) throw new Error(`resource ${plural} is not served`);
+  return r;
+}
+
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += GENERATE_NAME_CHARS[Math.floor(Math.random() * GENERATE_NAME_CHARS.length)];
+  return s;
+}
+
+/** The grace period a pod delete gets: 0 when no node runs it, else the request's or the pod's own. */
+function podGracePeriod(pod: KubeObject, requested: number | undefined): number {
+  const spec = isRecord(pod.spec) ? pod.spec : {};
+  const status = isRecord(pod.status) ? pod.status : {};
+  if (!spec.nodeName) return 0;
+  if (status.phase === 'Succeeded' || status.phase === 'Failed') return 0;
+  if (requested !== undefined) return Math.max(0, requested);
+  const own = spec.terminationGracePeriodSeconds;
+  return typeof own === 'number' ? own : 30;
+}
+
+/** An object marked for deletion whose last finalizer is gone (and, for a pod, whose node let go). */
+function isDeletionFinished(r: ResourceInfo, obj: KubeObject): boolean {
+  const m = obj.metadata;
+  if (!m.deletionTimestamp || (m.finalizers?.length ?? 0) > 0) return false;
+  if (r.kind === 'Pod') return m.deletionGracePeriodSeconds === 0;
+  if (r.kind === 'Namespace') {
+    // A namespace also waits for spec.finalizers, which the namespace controller clears when it is empty.
+    const specFinalizers = isRecord(obj.spec) ? obj.spec.finalizers : undefined;
+    return !Array.isArray(specFinalizers) || specFinalizers.length === 0;
+  }
+  return true;
+}
+
+/** Equal but for resourceVersion and the times in managedFields: a write that would change nothing. */
+function sameObject(a: KubeObject, b: KubeObject): boolean {
+  const canonical = (o: KubeObject): string => {
+    const { resourceVersion: _rv, managedFields, ...meta } = o.metadata;
+    const owners = managedFields?.map(({ time: _t, ...entry }) => entry);
+    return JSON.stringify({ ...o, metadata: { ...meta, owners } });
+  };
+  return canonical(a) === canonical(b);
+}

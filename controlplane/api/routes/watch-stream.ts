@@ -1,0 +1,79 @@
+// `?watch=true`: a chunked HTTP response of newline-delimited JSON events, the
+// framing kubectl and client-node read. The stream ends at timeoutSeconds,
+// when the client goes away, or after an ERROR event (410 Expired makes the
+// client relist).
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../status.js';
+import type { ResourceInfo } from '../resources.js';
+import type { ListQuery, Registry, WatchEvent } from '../registry/registry.js';
+
+export interface WatchMetrics {
+  onEvent?(r: ResourceInfo): void;
+}
+
+export async function streamWatch(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  registry: Registry,
+  r: ResourceInfo,
+  namespace: string | undefined,
+  q: ListQuery,
+  query: Record<string, string | undefined>,
+  metrics: WatchMetrics = {},
+): Promise<void> {
+  const timeout = query.timeoutSeconds !== undefined ? Number(query.timeoutSeconds) : 0;
+  if (!Number.isFinite(timeout) || timeout < 0) {
+    throw new ApiError('BadRequest', `invalid timeoutSeconds: ${query.timeoutSeconds}`);
+  }
+  const raw = reply.raw;
+  // Events before the stream is open (the initial ADDED set) are buffered.
+  const pending: string[] = [];
+  let open = false;
+  let closed = false;
+  const write = (line: string): void => {
+    if (closed) return;
+    if (!open) pending.push(line);
+    else raw.write(line);
+  };
+  const send = (ev: WatchEvent): void => {
+    metrics.onEvent?.(r);
+    write(JSON.stringify(ev) + '\n');
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let handle: { close(): Promise<void> } | undefined;
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    if (timer) clearTimeout(timer);
+    if (open && !raw.writableEnded) raw.end();
+    void handle?.close().catch(() => undefined);
+  };
+
+  handle = await registry.watch(r, namespace, q, {
+    onEvent: send,
+    onError: (err) => {
+      write(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n');
+      finish();
+    },
+  });
+  reply.hijack();
+  raw.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
+  open = true;
+  for (const line of pending) raw.write(line);
+  pending.length = 0;
+  if (closed) {
+    // The watch failed as it started (e.g. 410 Expired): the ERROR event is the whole answer.
+    raw.end();
+    return;
+  }
+  // Send headers now so clients see the watch established even if idle.
+  raw.flushHeaders();
+  req.raw.on('close', finish);
+  raw.on('error', finish);
+  if (timeout > 0) timer = setTimeout(finish, timeout * 1000);
+}

@@ -1,0 +1,116 @@
+// `shoal controlplane`: etcd (a supervised local child unless --etcd-endpoints
+// names a cluster), the cluster PKI and tokens, then the API server over
+// HTTPS. Everything durable lives in etcd and in the data directory, so a
+// restart with the same flags serves the same cluster.
+
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { EtcdSupervisor } from '../etcd/supervisor.js';
+import { EtcdStore } from '../store/etcd-store.js';
+import { Registry } from '../api/registry/registry.js';
+import { buildApiServer } from '../api/server.js';
+import { clusterAuthenticator } from '../api/authn.js';
+import { loadOrCreateClusterPki } from '../pki/ca.js';
+import { loadOrCreateTokens } from '../pki/tokens.js';
+import { writeAdminKubeconfig } from '../pki/kubeconfig.js';
+import { GIT_VERSION } from '../version.js';
+
+export interface ControlplaneOptions {
+  dataDir: string;
+  /** host:port the API listens on. */
+  listen: string;
+  /** The address clients use in the kubeconfig (defaults to the listen host). */
+  advertiseAddress?: string;
+  etcdEndpoints?: string[];
+  /** Where to write the admin kubeconfig (default <dataDir>/admin.kubeconfig). */
+  kubeconfigPath?: string;
+  logger?: Logger;
+}
+
+export interface RunningControlplane {
+  url: string;
+  kubeconfigPath: string;
+  app: FastifyInstance;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen: expected HOST:PORT, got "${listen}"`);
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export async function startControlplane(opts: ControlplaneOptions): Promise<RunningControlplane> {
+  const log = opts.logger ?? pino({ name: 'controlplane' });
+  const dataDir = resolve(opts.dataDir);
+  const { host, port } = parseListen(opts.listen);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  let supervisor: EtcdSupervisor | undefined;
+  let endpoints = opts.etcdEndpoints ?? [];
+  if (endpoints.length === 0) {
+    supervisor = new EtcdSupervisor({ dataDir, logger: log.child({ component: 'etcd' }) });
+    endpoints = (await supervisor.start()).endpoints;
+  }
+  const store = new EtcdStore({ endpoints });
+  const stopAll: (() => Promise<void>)[] = [];
+  try {
+    await store.currentRevision();
+    const advertise = opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    const pki = await loadOrCreateClusterPki(dataDir, { hosts: [advertise, host].filter((h) => h !== '0.0.0.0' && h !== '::') });
+    const tokens = await loadOrCreateTokens(dataDir);
+    const registry = new Registry(store);
+    await registry.ensureSystemNamespaces();
+    const app = await buildApiServer({
+      registry,
+      authenticator: clusterAuthenticator(tokens.adminToken, pki),
+      https: { key: pki.servingKeyPem, cert: pki.servingCertPem, ca: pki.caCertPem },
+      logger: log.child({ component: 'api' }),
+      version: GIT_VERSION,
+      ready: async () => {
+        try {
+          await store.currentRevision();
+          return undefined;
+        } catch {
+          return 'etcd not reachable';
+        }
+      },
+    });
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const hostForUrl = advertise.includes(':') ? `[${advertise}]` : advertise;
+    const url = `https://${hostForUrl}:${boundPort}`;
+    const kubeconfigPath = opts.kubeconfigPath ?? join(dataDir, 'admin.kubeconfig');
+    await writeAdminKubeconfig(kubeconfigPath, { server: url, caCertPem: pki.caCertPem, token: tokens.adminToken });
+    log.info({ url, kubeconfig: kubeconfigPath, etcd: endpoints }, 'control plane serving');
+    return {
+      url,
+      kubeconfigPath,
+      app,
+      registry,
+      stop: async () => {
+        await app.close();
+        for (const stop of stopAll) await stop();
+        await store.close();
+        await supervisor?.stop();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    await supervisor?.stop();
+    throw err;
+  }
+}
+
+/** The join token agents present once to get their certificate. */
+export async function printJoinToken(dataDir: string): Promise<string> {
+  const tokens = await loadOrCreateTokens(resolve(dataDir));
+  return tokens.joinToken;
+}

@@ -1,0 +1,347 @@
+// Store over etcd v3. Each object is one key holding its JSON without
+// resourceVersion: the version is the key's mod_revision, filled in on every
+// read, so the value never has to be written twice to learn its revision.
+
+import { Etcd3, type IOptions, type IKeyValue, type IWatchResponse } from 'etcd3';
+import type { KubeObject } from '../api/objects.js';
+import { StoreError } from './errors.js';
+import type {
+  DeletePreconditions,
+  ListOptions,
+  ListResult,
+  Store,
+  StoreEvent,
+  WatchCallbacks,
+  WatchHandle,
+} from './types.js';
+
+/** How many keys one etcd range reads while filling a filtered page. */
+const RANGE_BATCH = 1000;
+/** Give up a guaranteedUpdate after this many lost races (a hot key or a bug). */
+const MAX_UPDATE_ATTEMPTS = 100;
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  /** Timeout of a single etcd call. */
+  dialTimeoutMs?: number;
+}
+
+export class EtcdStore implements Store {
+  private readonly client: Etcd3;
+
+  constructor(opts: EtcdStoreOptions) {
+    const options: IOptions = {
+      hosts: opts.endpoints,
+      dialTimeout: opts.dialTimeoutMs ?? 5000,
+    };
+    this.client = new Etcd3(options);
+  }
+
+  async create(key: string, obj: KubeObject): Promise<KubeObject> {
+    const value = encode(obj);
+    const res = await this.call(key, () =>
+      this.client.kv.txn({
+        compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: Buffer.from(key), value } }],
+      }),
+    );
+    if (!res.succeeded) throw new StoreError('AlreadyExists', key, `${key} already exists`);
+    return withRevision(obj, Number(res.header.revision));
+  }
+
+  async get(key: string): Promise<KubeObject | undefined> {
+    const res = await this.call(key, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    return kv ? decode(kv) : undefined;
+  }
+
+  async update(key: string, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
+    const value = encode(obj);
+    const k = Buffer.from(key);
+    const res = await this.call(key, () =>
+      this.client.kv.txn({
+        compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
+        success: [{ request_put: { key: k, value } }],
+        failure: [{ request_range: { key: k, keys_only: true } }],
+      }),
+    );
+    if (!res.succeeded) {
+      const exists = (res.responses[0]?.response_range.kvs.length ?? 0) > 0;
+      if (!exists) throw new StoreError('NotFound', key, `${key} not found`);
+      throw new StoreError(
+        'Conflict',
+        key,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
+    }
+    return withRevision(obj, Number(res.header.revision));
+  }
+
+  async guaranteedUpdate(
+    key: string,
+    fn: (current: KubeObject) => KubeObject | undefined | Promise<KubeObject | undefined>,
+  ): Promise<KubeObject> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.get(key);
+      if (!current) throw new StoreError('NotFound', key, `${key} not found`);
+      const revision = Number(current.metadata.resourceVersion);
+      const next = await fn(structuredClone(current));
+      if (next === undefined) return current;
+      try {
+        return await this.update(key, next, revision);
+      } catch (err) {
+        if (err instanceof StoreError && err.type === 'Conflict') continue;
+        throw err;
+      }
+    }
+    throw new StoreError('Conflict', key, `too many concurrent updates of ${key}`);
+  }
+
+  async delete(key: string, preconditions?: DeletePreconditions): Promise<KubeObject> {
+    const k = Buffer.from(key);
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.get(key);
+      if (!current) throw new StoreError('NotFound', key, `${key} not found`);
+      checkPreconditions(key, current, preconditions);
+      const revision = Number(current.metadata.resourceVersion);
+      const res = await this.call(key, () =>
+        this.client.kv.txn({
+          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: revision }],
+          success: [{ request_delete_range: { key: k } }],
+        }),
+      );
+      if (res.succeeded) return withRevision(current, Number(res.header.revision));
+    }
+    throw new StoreError('Conflict', key, `too many concurrent updates of ${key}`);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    let revision = opts.revision ?? 0;
+    let start = prefix;
+    if (opts.continue) {
+      const token = decodeContinue(opts.continue, prefix);
+      revision = token.revision;
+      start = token.start;
+    }
+    const end = prefixEnd(prefix);
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const items: KubeObject[] = [];
+    let more = false;
+    let lastKey = '';
+    let remaining: number | undefined;
+
+    for (;;) {
+      const batch = limit === 0 ? 0 : opts.filter ? Math.max(limit, RANGE_BATCH) : limit;
+      const res = await this.call(prefix, () =>
+        this.client.kv.range({
+          key: Buffer.from(start),
+          range_end: end,
+          revision,
+          limit: batch,
+        }),
+      );
+      // Pin the whole listing, and every page after it, to one revision.
+      if (revision === 0) revision = Number(res.header.revision);
+      let stoppedEarly = false;
+      for (const kv of res.kvs) {
+        const obj = decode(kv);
+        lastKey = kv.key.toString();
+        if (opts.filter && !opts.filter(obj)) continue;
+        items.push(obj);
+        if (limit > 0 && items.length === limit) {
+          stoppedEarly = kv !== res.kvs[res.kvs.length - 1] || res.more;
+          break;
+        }
+      }
+      if (stoppedEarly) {
+        more = true;
+        if (!opts.filter) remaining = Number(res.count) - res.kvs.length;
+        break;
+      }
+      if (!res.more || res.kvs.length === 0) break;
+      start = lastKey + '\x00';
+    }
+    const result: ListResult = { items, revision };
+    if (more) {
+      result.continue = encodeContinue({ revision, start: lastKey + '\x00' });
+      if (remaining !== undefined) result.remainingItemCount = remaining;
+    }
+    return result;
+  }
+
+  async watch(
+    prefix: string,
+    fromRevision: number | undefined,
+    cb: WatchCallbacks,
+  ): Promise<WatchHandle> {
+    const builder = this.client.watch().prefix(prefix).withPreviousKV();
+    // etcd's start_revision is inclusive; ours is "changes after".
+    if (fromRevision !== undefined && fromRevision > 0) {
+      builder.startRevision(String(fromRevision + 1));
+    }
+    const watcher = builder.watcher();
+    let ended = false;
+    watcher.on('data', (res: IWatchResponse) => {
+      if (ended) return;
+      for (const ev of res.events) {
+        const event = toEvent(ev.type, ev.kv, ev.prev_kv);
+        if (event) cb.onEvent(event);
+      }
+    });
+    watcher.on('error', (err: Error) => {
+      if (ended) return;
+      ended = true;
+      const expired = /compacted/.test(err.message);
+      cb.onError(
+        expired
+          ? new StoreError('Expired', prefix, `too old resource version: ${fromRevision ?? 0}`, {
+              cause: err,
+            })
+          : new StoreError('Unavailable', prefix, err.message, { cause: err }),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onConnected = (): void => {
+        watcher.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        watcher.off('connected', onConnected);
+        if (/compacted/.test(err.message)) resolve();
+        else reject(err);
+      };
+      watcher.once('connected', onConnected);
+      watcher.once('error', onError);
+    });
+    return {
+      close: async () => {
+        if (ended) return;
+        ended = true;
+        await watcher.cancel();
+      },
+    };
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call('', () =>
+      this.client.kv.range({ key: Buffer.from('\x00'), count_only: true }),
+    );
+    return Number(res.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.call('', () => this.client.kv.compact({ revision, physical: true }));
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  /** Maps etcd's transport failures to one retryable error type. */
+  private async call<T>(key: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (/compacted/.test(message)) {
+        throw new StoreError('Expired', key, 'The provided continue parameter is too old', {
+          cause: err,
+        });
+      }
+      throw new StoreError('Unavailable', key, `etcd: ${message}`, { cause: err });
+    }
+  }
+}
+
+function encode(obj: KubeObject): Buffer {
+  // resourceVersion lives in etcd's revision, not in the value.
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return Buffer.from(JSON.stringify({ ...obj, metadata }));
+}
+
+function decode(kv: IKeyValue): KubeObject {
+  const obj = JSON.parse(kv.value.toString()) as KubeObject;
+  obj.metadata.resourceVersion = kv.mod_revision;
+  return obj;
+}
+
+function withRevision(obj: KubeObject, revision: number): KubeObject {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
+function toEvent(
+  type: 'Put' | 'Delete',
+  kv: IKeyValue,
+  prevKv: IKeyValue | undefined,
+): StoreEvent | undefined {
+  const revision = Number(kv.mod_revision);
+  const prev = prevKv && prevKv.value.length > 0 ? decode(prevKv) : undefined;
+  if (type === 'Delete') {
+    // Without the previous value we cannot say what was deleted.
+    if (!prev) return undefined;
+    return { type: 'DELETED', object: withRevision(prev, revision), prev, revision };
+  }
+  const object = decode(kv);
+  return kv.create_revision === kv.mod_revision
+    ? { type: 'ADDED', object, revision }
+    : prev
+      ? { type: 'MODIFIED', object, prev, revision }
+      : { type: 'MODIFIED', object, revision };
+}
+
+function checkPreconditions(key: string, obj: KubeObject, pre?: DeletePreconditions): void {
+  if (pre?.uid && pre.uid !== obj.metadata.uid) {
+    throw new StoreError(
+      'PreconditionFailed',
+      key,
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid ?? ''}`,
+    );
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
+    throw new StoreError(
+      'PreconditionFailed',
+      key,
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion ?? ''}`,
+    );
+  }
+}
+
+/** The smallest key greater than every key with this prefix (etcd's range_end for a prefix). */
+function prefixEnd(prefix: string): Buffer {
+  const buf = Buffer.from(prefix);
+  for (let i = buf.length - 1; i >= 0; i--) {
+    if (buf[i]! < 0xff) {
+      const end = Buffer.from(buf.subarray(0, i + 1));
+      end[i] = buf[i]! + 1;
+      return end;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+interface ContinueToken {
+  revision: number;
+  start: string;
+}
+
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 1, rv: t.revision, start: t.start })).toString(
+    'base64url',
+  );
+}
+
+function decodeContinue(token: string, prefix: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString()) as {
+      rv?: unknown;
+      start?: unknown;
+    };
+    if (typeof t.rv === 'number' && typeof t.start === 'string' && t.start.startsWith(prefix)) {
+      return { revision: t.rv, start: t.start };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new StoreError('InvalidContinue', prefix, 'continue key is not valid');
+}
