@@ -45,13 +45,15 @@ export function buildProgram(): Command {
     .option('--listen <host:port>', 'API server address', listenAddress, '127.0.0.1:6443')
     .option('--advertise-address <host>', 'address written into the admin kubeconfig')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs; without it a local etcd is started', endpointsList)
+    .option('--agent-listen <host:port>', 'agent gateway (gRPC) address', listenAddress, '127.0.0.1:6444')
     .option('--kubeconfig-out <file>', 'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)')
     .addHelpText('after', '\nExample:\n  shoal controlplane --data-dir /var/lib/shoal --listen 0.0.0.0:6443')
-    .action(async (o: { dataDir: string; listen: string; advertiseAddress?: string; etcdEndpoints?: string[]; kubeconfigOut?: string }) => {
+    .action(async (o: { dataDir: string; listen: string; advertiseAddress?: string; etcdEndpoints?: string[]; kubeconfigOut?: string; agentListen: string }) => {
       const logger = pino({ name: 'shoal-controlplane' });
       const running = await startControlplane({
         dataDir: o.dataDir,
         listen: o.listen,
+        agentListen: o.agentListen,
         logger,
         ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
         ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),

@@ -3,7 +3,7 @@
 // HTTPS. Everything durable lives in etcd and in the data directory, so a
 // restart with the same flags serves the same cluster.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -15,7 +15,11 @@ import { clusterAuthenticator } from '../api/authn.js';
 import { loadOrCreateClusterPki } from '../pki/ca.js';
 import { loadOrCreateTokens } from '../pki/tokens.js';
 import { writeAdminKubeconfig } from '../pki/kubeconfig.js';
+import { formatJoinToken } from '../pki/join-token.js';
 import { GIT_VERSION } from '../version.js';
+import { NamespaceController } from '../controllers/namespace.js';
+import { AgentGateway } from '../agents/gateway.js';
+import { podLogsHandler } from '../agents/pod-logs.js';
 
 export interface ControlplaneOptions {
   dataDir: string;
@@ -24,6 +28,8 @@ export interface ControlplaneOptions {
   /** The address clients use in the kubeconfig (defaults to the listen host). */
   advertiseAddress?: string;
   etcdEndpoints?: string[];
+  /** host:port the agent gateway (gRPC) listens on. */
+  agentListen?: string;
   /** Where to write the admin kubeconfig (default <dataDir>/admin.kubeconfig). */
   kubeconfigPath?: string;
   logger?: Logger;
@@ -31,6 +37,10 @@ export interface ControlplaneOptions {
 
 export interface RunningControlplane {
   url: string;
+  /** host:port agents dial. */
+  agentAddress: string;
+  joinToken: string;
+  gateway: AgentGateway;
   kubeconfigPath: string;
   app: FastifyInstance;
   registry: Registry;
@@ -67,12 +77,22 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     const tokens = await loadOrCreateTokens(dataDir);
     const registry = new Registry(store);
     await registry.ensureSystemNamespaces();
+    const gateway = new AgentGateway({
+      registry,
+      pki,
+      joinToken: tokens.joinToken,
+      logger: log.child({ component: 'agent-gateway' }),
+    });
+    const agentListen = parseListen(opts.agentListen ?? '127.0.0.1:6444');
+    const agentPort = await gateway.listen(`${agentListen.host}:${agentListen.port}`);
+    stopAll.push(() => gateway.stop());
     const app = await buildApiServer({
       registry,
       authenticator: clusterAuthenticator(tokens.adminToken, pki),
       https: { key: pki.servingKeyPem, cert: pki.servingCertPem, ca: pki.caCertPem },
       logger: log.child({ component: 'api' }),
       version: GIT_VERSION,
+      podLogs: podLogsHandler(registry, gateway),
       ready: async () => {
         try {
           await store.currentRevision();
@@ -82,6 +102,10 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
         }
       },
     });
+    // Idempotent, so every replica may run it; the elected controllers come with the scheduler.
+    const namespaces = new NamespaceController(registry, log.child({ component: 'namespace-controller' }));
+    await namespaces.start();
+    stopAll.push(() => namespaces.stop());
     await app.listen({ host, port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
@@ -89,9 +113,12 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     const url = `https://${hostForUrl}:${boundPort}`;
     const kubeconfigPath = opts.kubeconfigPath ?? join(dataDir, 'admin.kubeconfig');
     await writeAdminKubeconfig(kubeconfigPath, { server: url, caCertPem: pki.caCertPem, token: tokens.adminToken });
-    log.info({ url, kubeconfig: kubeconfigPath, etcd: endpoints }, 'control plane serving');
+    log.info({ url, agents: agentPort, kubeconfig: kubeconfigPath, etcd: endpoints }, 'control plane serving');
     return {
       url,
+      agentAddress: `${agentListen.host === '0.0.0.0' ? advertise : agentListen.host}:${agentPort}`,
+      joinToken: formatJoinToken(pki.caCertPem, tokens.joinToken),
+      gateway,
       kubeconfigPath,
       app,
       registry,
@@ -103,6 +130,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       },
     };
   } catch (err) {
+    for (const stop of stopAll) await stop();
     await store.close();
     await supervisor?.stop();
     throw err;
@@ -111,6 +139,9 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
 
 /** The join token agents present once to get their certificate. */
 export async function printJoinToken(dataDir: string): Promise<string> {
-  const tokens = await loadOrCreateTokens(resolve(dataDir));
-  return tokens.joinToken;
+  const dir = resolve(dataDir);
+  const tokens = await loadOrCreateTokens(dir);
+  // Read-only: loading the PKI here could reissue the serving certificate.
+  const caCertPem = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+  return formatJoinToken(caCertPem, tokens.joinToken);
 }

@@ -11,6 +11,16 @@ export interface DesiredPod {
    * the v1.Pod as JSON
    */
   'pod_json'?: (string);
+  /**
+   * The ConfigMaps and Secrets the pod refers to (env, envFrom, volumes), as
+   * JSON, read when the pod was sent: agents need no API access of their own.
+   */
+  'config_maps_json'?: (string)[];
+  'secrets_json'?: (string)[];
+  /**
+   * imagePullSecrets resolved the same way.
+   */
+  'pull_secrets_json'?: (string)[];
 }
 
 export interface DesiredPod__Output {
@@ -22,4 +32,14 @@ export interface DesiredPod__Output {
    * the v1.Pod as JSON
    */
   'pod_json': (string);
+  /**
+   * The ConfigMaps and Secrets the pod refers to (env, envFrom, volumes), as
+   * JSON, read when the pod was sent: agents need no API access of their own.
+   */
+  'config_maps_json': (string)[];
+  'secrets_json': (string)[];
+  /**
+   * imagePullSecrets resolved the same way.
+   */
+  'pull_secrets_json': (string)[];
 }

@@ -1,0 +1,445 @@
+// The control plane's side of the agent protocol (proto/shoal/agent/v1).
+//
+// Join: token + CSR → node certificate. Connect: the agent's one stream. The
+// first message must be Register, from the node its certificate names; the
+// gateway then writes the Node object, sends the full set of pods bound to
+// the node, and follows the pod watch with changes. Status reports and
+// termination confirmations are written through the Registry after checking
+// the pod is bound to that very node. Logs travel back on SendLogs streams,
+// matched to the LogRequest that asked for them.
+
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  Server,
+  status as GrpcStatus,
+  experimental,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  type ServerCredentials,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { loadAgentProtocol } from '../../proto/load.js';
+import type { AgentMessage__Output } from '../../proto/generated/shoal/agent/v1/AgentMessage.js';
+import type { ControlMessage } from '../../proto/generated/shoal/agent/v1/ControlMessage.js';
+import type { JoinRequest__Output } from '../../proto/generated/shoal/agent/v1/JoinRequest.js';
+import type { JoinResponse } from '../../proto/generated/shoal/agent/v1/JoinResponse.js';
+import type { LogChunk__Output } from '../../proto/generated/shoal/agent/v1/LogChunk.js';
+import type { LogAck } from '../../proto/generated/shoal/agent/v1/LogAck.js';
+import type { LogRequest } from '../../proto/generated/shoal/agent/v1/LogRequest.js';
+import type { Register__Output } from '../../proto/generated/shoal/agent/v1/Register.js';
+import type { DesiredPod } from '../../proto/generated/shoal/agent/v1/DesiredPod.js';
+import type { ClusterPki } from '../pki/ca.js';
+import { nodeNameFromCommonName } from '../pki/names.js';
+import { parseJoinToken } from '../pki/join-token.js';
+import type { Registry } from '../api/registry/registry.js';
+import { findResource } from '../api/resources.js';
+import { ApiError } from '../api/status.js';
+import { isRecord, type KubeObject } from '../api/objects.js';
+import type { WatchHandle } from '../store/types.js';
+import { nodeFromRegister, withHeartbeat } from './node-object.js';
+import { podReferences } from './pod-references.js';
+
+const PODS = findResource('', 'v1', 'pods')!;
+const NODES = findResource('', 'v1', 'nodes')!;
+const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
+const SECRETS = findResource('', 'v1', 'secrets')!;
+
+/** Node status is written at most this often from heartbeats (Kubernetes' node status update frequency). */
+const HEARTBEAT_WRITE_MS = 10_000;
+
+export interface AgentGatewayOptions {
+  registry: Registry;
+  pki: ClusterPki;
+  joinToken: string;
+  logger?: Logger;
+}
+
+type ConnectCall = ServerDuplexStream<AgentMessage__Output, ControlMessage>;
+
+interface Session {
+  node: string;
+  call: ConnectCall;
+  watch?: WatchHandle;
+  lastHeartbeatWrite: number;
+  /** Sends happen in watch order even though building each one reads etcd. */
+  sending: Promise<void>;
+}
+
+export class AgentGateway {
+  private readonly server = new Server({
+    'grpc.keepalive_time_ms': 20_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  private readonly sessions = new Map<string, Session>();
+  private readonly logWaiters = new Map<string, PassThrough>();
+  private readonly log: Logger | undefined;
+
+  constructor(private readonly opts: AgentGatewayOptions) {
+    this.log = opts.logger;
+    const proto = loadAgentProtocol().shoal.agent.v1;
+    this.server.addService(proto.Join.service, { Join: this.join.bind(this) });
+    this.server.addService(proto.Agent.service, {
+      Connect: this.connect.bind(this),
+      SendLogs: this.receiveLogs.bind(this),
+    });
+  }
+
+  /** Binds host:port (port 0 picks one) and returns the port. */
+  async listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, this.credentials(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sessions.values()) await s.watch?.close();
+    this.sessions.clear();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Names of the nodes whose agents are connected to this replica now. */
+  connectedNodes(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /**
+   * Asks the node's agent for a container's log and returns the stream of its
+   * bytes. Ends when the agent sends EOF (or, with follow, when the caller
+   * destroys the stream).
+   */
+  requestLogs(node: string, req: Omit<LogRequest, 'request_id'>): Readable {
+    const session = this.sessions.get(node);
+    if (!session) {
+      throw new ApiError('ServiceUnavailable', `the agent of node "${node}" is not connected`);
+    }
+    const id = randomUUID();
+    const out = new PassThrough();
+    this.logWaiters.set(id, out);
+    out.on('close', () => this.logWaiters.delete(id));
+    session.call.write({ log_request: { ...req, request_id: id } });
+    return out;
+  }
+
+  // ---- Join ----
+
+  private join(call: ServerUnaryCall<JoinRequest__Output, JoinResponse>, done: sendUnaryData<JoinResponse>): void {
+    const { token, node_name: node, csr_pem: csr } = call.request;
+    if (!sameSecret(parseJoinToken(token).secret, this.opts.joinToken)) {
+      this.log?.warn({ node }, 'join refused: wrong token');
+      done({ code: GrpcStatus.UNAUTHENTICATED, details: 'join refused: the join token is not valid' });
+      return;
+    }
+    this.opts.pki.signNodeCsr(csr, node).then(
+      (certificate_pem) => {
+        this.log?.info({ node }, 'node joined');
+        done(null, { certificate_pem, ca_pem: this.opts.pki.caCertPem });
+      },
+      (err: unknown) =>
+        done({ code: GrpcStatus.INVALID_ARGUMENT, details: `join refused: ${(err as Error).message}` }),
+    );
+  }
+
+  // ---- Connect ----
+
+  private connect(call: ConnectCall): void {
+    const node = this.peerNode(call);
+    if (!node) {
+      call.destroy(Object.assign(new Error('a node certificate from Join is required'), { code: GrpcStatus.UNAUTHENTICATED }));
+      return;
+    }
+    let session: Session | undefined;
+    call.on('data', (msg: AgentMessage__Output) => {
+      this.onMessage(node, call, msg, session).then(
+        (s) => {
+          if (s) session = s;
+        },
+        (err: unknown) => this.log?.error({ err, node }, 'agent message failed'),
+      );
+    });
+    const end = (): void => {
+      if (session && this.sessions.get(node) === session) this.sessions.delete(node);
+      void session?.watch?.close();
+      call.end();
+    };
+    call.on('end', end);
+    call.on('error', end);
+    call.on('cancelled', end);
+  }
+
+  private async onMessage(
+    node: string,
+    call: ConnectCall,
+    msg: AgentMessage__Output,
+    session: Session | undefined,
+  ): Promise<Session | undefined> {
+    switch (msg.msg) {
+      case 'register':
+        return this.register(node, call, msg.register!);
+      case 'heartbeat':
+        if (session) await this.heartbeat(session);
+        return undefined;
+      case 'pod_status': {
+        const { namespace, name, uid, status_json } = msg.pod_status!;
+        await this.writePodStatus(node, namespace, name, uid, status_json);
+        return undefined;
+      }
+      case 'pod_terminated': {
+        const { namespace, name, uid } = msg.pod_terminated!;
+        await this.confirmTermination(node, namespace, name, uid);
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async register(node: string, call: ConnectCall, reg: Register__Output): Promise<Session | undefined> {
+    if (reg.node_name !== node) {
+      this.log?.warn({ node, claimed: reg.node_name }, 'register refused: node name differs from certificate');
+      call.destroy(
+        Object.assign(new Error(`this certificate is for node "${node}", not "${reg.node_name}"`), {
+          code: GrpcStatus.PERMISSION_DENIED,
+        }),
+      );
+      return undefined;
+    }
+    const desired = nodeFromRegister(reg, new Date());
+    let existing: KubeObject | undefined;
+    try {
+      existing = await this.opts.registry.get(NODES, undefined, node);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    }
+    let nodeObj: KubeObject;
+    if (!existing) {
+      nodeObj = await this.opts.registry.create(NODES, undefined, desired, { fieldManager: 'shoal-agent' });
+    } else {
+      // Labels and taints the agent owns are merged; those set by users stay.
+      const spec = isRecord(existing.spec) ? existing.spec : {};
+      const merged: KubeObject = {
+        ...existing,
+        metadata: {
+          ...existing.metadata,
+          labels: { ...existing.metadata.labels, ...desired.metadata.labels },
+        },
+        spec: { ...spec, ...(isRecord(desired.spec) && desired.spec.taints ? { taints: desired.spec.taints } : {}) },
+      };
+      await this.opts.registry.update(NODES, undefined, node, merged, { fieldManager: 'shoal-agent' });
+      nodeObj = await this.opts.registry.update(
+        NODES,
+        undefined,
+        node,
+        { ...existing, metadata: { ...existing.metadata, resourceVersion: undefined }, status: desired.status },
+        { fieldManager: 'shoal-agent', subresource: 'status' },
+      );
+    }
+    const previous = this.sessions.get(node);
+    if (previous && previous.call !== call) {
+      // A reconnect replaced an old stream: only one stream per node receives pods.
+      await previous.watch?.close();
+      previous.call.end();
+    }
+    const session: Session = { node, call, lastHeartbeatWrite: Date.now(), sending: Promise.resolve() };
+    this.sessions.set(node, session);
+    const nodeSpec = isRecord(nodeObj.spec) ? nodeObj.spec : {};
+    call.write({ registered: { node_name: node, pod_cidr: typeof nodeSpec.podCIDR === 'string' ? nodeSpec.podCIDR : '' } });
+    session.watch = await this.streamPods(session);
+    this.log?.info({ node, running: reg.pods.length }, 'agent registered');
+    return session;
+  }
+
+  /** Sends the full desired set, then every change to pods bound to the node, from one revision on. */
+  private async streamPods(session: Session): Promise<WatchHandle> {
+    const selector = `spec.nodeName=${session.node}`;
+    const initial = await this.opts.registry.list(PODS, undefined, { fieldSelector: selector });
+    const pods = await Promise.all(initial.items.map((p) => this.desiredPod(p)));
+    session.call.write({ desired: { pods, resource_version: String(initial.revision) } });
+    return this.opts.registry.watch(
+      PODS,
+      undefined,
+      { fieldSelector: selector, resourceVersion: String(initial.revision) },
+      {
+        onEvent: (ev) => {
+          session.sending = session.sending
+            .then(async () => {
+              const pod = ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
+              session.call.write({ change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod } });
+            })
+            .catch((err: unknown) => {
+              this.log?.error({ err, node: session.node }, 'sending a pod change failed; closing the stream');
+              session.call.end();
+            });
+        },
+        onError: (err) => {
+          // The agent reconnects and gets a fresh full set: level-triggered.
+          this.log?.warn({ err, node: session.node }, 'pod watch ended; closing the agent stream');
+          session.call.end();
+        },
+      },
+    );
+  }
+
+  /** The pod with the ConfigMaps and Secrets it refers to, as they are now. */
+  private async desiredPod(pod: KubeObject): Promise<DesiredPod> {
+    const refs = podReferences(pod);
+    const ns = pod.metadata.namespace;
+    const read = async (r: typeof CONFIGMAPS, names: Set<string>): Promise<string[]> => {
+      const out: string[] = [];
+      for (const name of names) {
+        try {
+          out.push(JSON.stringify(await this.opts.registry.get(r, ns, name)));
+        } catch (err) {
+          // A missing one is the agent's to report (CreateContainerConfigError), as a kubelet does.
+          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+        }
+      }
+      return out;
+    };
+    return {
+      ...bare(pod),
+      config_maps_json: await read(CONFIGMAPS, refs.configMaps),
+      secrets_json: await read(SECRETS, refs.secrets),
+      pull_secrets_json: await read(SECRETS, refs.pullSecrets),
+    };
+  }
+
+  private async heartbeat(session: Session): Promise<void> {
+    const now = Date.now();
+    if (now - session.lastHeartbeatWrite < HEARTBEAT_WRITE_MS) return;
+    session.lastHeartbeatWrite = now;
+    const node = await this.opts.registry.get(NODES, undefined, session.node);
+    await this.opts.registry.update(NODES, undefined, session.node, withHeartbeat(node, new Date(now)), {
+      fieldManager: 'shoal-agent',
+      subresource: 'status',
+    });
+  }
+
+  /** The pod must exist with that uid and be bound to this node; anything else is refused and logged. */
+  private async boundPod(node: string, namespace: string, name: string, uid: string): Promise<KubeObject | undefined> {
+    let pod: KubeObject;
+    try {
+      pod = await this.opts.registry.get(PODS, namespace, name);
+    } catch (err) {
+      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+      throw err;
+    }
+    const spec = isRecord(pod.spec) ? pod.spec : {};
+    if (pod.metadata.uid !== uid || spec.nodeName !== node) {
+      this.log?.warn({ node, pod: `${namespace}/${name}`, boundTo: spec.nodeName }, 'refused a report for a pod not bound to this node');
+      return undefined;
+    }
+    return pod;
+  }
+
+  private async writePodStatus(node: string, namespace: string, name: string, uid: string, statusJson: string): Promise<void> {
+    const pod = await this.boundPod(node, namespace, name, uid);
+    if (!pod) return;
+    let status: unknown;
+    try {
+      status = JSON.parse(statusJson);
+    } catch {
+      this.log?.warn({ node, pod: name }, 'refused malformed pod status');
+      return;
+    }
+    await this.opts.registry.update(PODS, namespace, name, { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status }, {
+      fieldManager: 'shoal-agent',
+      subresource: 'status',
+    });
+  }
+
+  private async confirmTermination(node: string, namespace: string, name: string, uid: string): Promise<void> {
+    const pod = await this.boundPod(node, namespace, name, uid);
+    if (!pod) return;
+    try {
+      await this.opts.registry.delete(PODS, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    }
+  }
+
+  // ---- Logs ----
+
+  private receiveLogs(call: ServerReadableStream<LogChunk__Output, LogAck>, done: sendUnaryData<LogAck>): void {
+    if (!this.peerNode(call)) {
+      done({ code: GrpcStatus.UNAUTHENTICATED, details: 'a node certificate is required' });
+      return;
+    }
+    let out: PassThrough | undefined;
+    call.on('data', (chunk: LogChunk__Output) => {
+      out ??= this.logWaiters.get(chunk.request_id);
+      if (!out) {
+        call.destroy();
+        return;
+      }
+      if (chunk.error) out.destroy(new ApiError('BadRequest', chunk.error));
+      else if (chunk.data.length > 0) out.write(chunk.data);
+    });
+    const finish = (): void => {
+      out?.end();
+      done(null, {});
+    };
+    call.on('end', finish);
+    call.on('error', () => out?.end());
+  }
+
+  // ---- TLS ----
+
+  /**
+   * TLS that asks for, but does not demand, a client certificate: Join must
+   * work without one. Connect and SendLogs then insist on a certificate the
+   * TLS layer verified against the cluster CA (peerNode).
+   */
+  private credentials(): ServerCredentials {
+    const pki = this.opts.pki;
+    const identity = {
+      // The chain includes the CA, so a joining agent can match it against its token's hash.
+      certificate: Buffer.from(pki.servingCertPem.trimEnd() + '\n' + pki.caCertPem),
+      privateKey: Buffer.from(pki.servingKeyPem),
+    };
+    const ca = { caCertificate: Buffer.from(pki.caCertPem) };
+    const provider: experimental.CertificateProvider = {
+      addCaCertificateListener: (l) => l(ca),
+      removeCaCertificateListener: () => undefined,
+      addIdentityCertificateListener: (l) => l(identity),
+      removeIdentityCertificateListener: () => undefined,
+    };
+    return experimental.createCertificateProviderServerCredentials(provider, provider, false);
+  }
+
+  private peerNode(call: { getAuthContext(): { sslPeerCertificate?: { raw?: Buffer } } | null }): string | undefined {
+    const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+    if (!raw) return undefined;
+    const verdict = this.opts.pki.verifyClientCert(raw);
+    if (!verdict.ok) return undefined;
+    return nodeNameFromCommonName(verdict.commonName);
+  }
+}
+
+function bare(pod: KubeObject): DesiredPod {
+  return {
+    namespace: pod.metadata.namespace ?? '',
+    name: pod.metadata.name ?? '',
+    uid: pod.metadata.uid ?? '',
+    resource_version: pod.metadata.resourceVersion ?? '',
+    pod_json: JSON.stringify(pod),
+  };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return b !== '' && timingSafeEqual(h(a), h(b));
+}
