@@ -165,7 +165,7 @@ describe('EtcdStore against a real etcd', () => {
     await store.compact(await store.currentRevision());
     const err = await new Promise<Error>((resolve, reject) => {
       store
-        .watch('/t/compact/', old - 1, { onEvent: () => undefined, onError: resolve })
+        .watch('/t/compact/', old, { onEvent: () => undefined, onError: resolve })
         .catch(reject);
     });
     expect(err).toBeInstanceOf(StoreError);

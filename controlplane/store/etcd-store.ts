@@ -191,14 +191,7 @@ export class EtcdStore implements Store {
     watcher.on('error', (err: Error) => {
       if (ended) return;
       ended = true;
-      const expired = /compacted/.test(err.message);
-      cb.onError(
-        expired
-          ? new StoreError('Expired', prefix, `too old resource version: ${fromRevision ?? 0}`, {
-              cause: err,
-            })
-          : new StoreError('Unavailable', prefix, err.message, { cause: err }),
-      );
+      void this.classifyWatchError(prefix, fromRevision, err).then((e) => cb.onError(e));
     });
     await new Promise<void>((resolve, reject) => {
       const onConnected = (): void => {
@@ -207,7 +200,8 @@ export class EtcdStore implements Store {
       };
       const onError = (err: Error): void => {
         watcher.off('connected', onConnected);
-        if (/compacted/.test(err.message)) resolve();
+        // A cancelled start (e.g. a compacted revision) is reported through cb.onError.
+        if (/canceled|compact/i.test(err.message)) resolve();
         else reject(err);
       };
       watcher.once('connected', onConnected);
@@ -220,6 +214,24 @@ export class EtcdStore implements Store {
         await watcher.cancel();
       },
     };
+  }
+
+  /**
+   * etcd cancels a watch on a compacted start revision without saying why
+   * (the client sees "Watcher canceled: "), so ask: a read at that revision
+   * fails with "compacted" exactly when history is gone.
+   */
+  private async classifyWatchError(prefix: string, fromRevision: number | undefined, err: Error): Promise<StoreError> {
+    if (fromRevision !== undefined && fromRevision > 0) {
+      try {
+        await this.client.kv.range({ key: Buffer.from(prefix), revision: fromRevision + 1, keys_only: true });
+      } catch (probe) {
+        if (/compact/i.test(probe instanceof Error ? probe.message : String(probe))) {
+          return new StoreError('Expired', prefix, `too old resource version: ${fromRevision}`, { cause: err });
+        }
+      }
+    }
+    return new StoreError('Unavailable', prefix, err.message, { cause: err });
   }
 
   async currentRevision(): Promise<number> {
