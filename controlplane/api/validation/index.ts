@@ -1,0 +1,69 @@
+// Validation of objects written through the API: validateObject for a
+// create, validateUpdate for an update (the same checks plus what may not
+// change). Both return every problem found, as Kubernetes field errors; the
+// registry turns a non-empty list into one 422 Invalid. Objects arrive
+// after the server's defaulting, but every check also holds for objects
+// without defaults (absent defaulted fields are taken as their defaults).
+
+import type { FieldError } from '../status.js';
+import type { KubeObject } from '../objects.js';
+import type { ResourceInfo } from '../resources.js';
+import { validateObjectMeta } from './metadata.js';
+import { nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, type NameCheck } from './names.js';
+import { validatePodSpec } from './pod-spec.js';
+import {
+  validateDaemonSet,
+  validateDeployment,
+  validateJob,
+  validateReplicaSet,
+} from './workloads.js';
+import { validateService } from './service.js';
+import { validateEndpoints } from './endpoints.js';
+import { validateConfigMap, validateSecret } from './config-data.js';
+import { validateEvent, validateNamespace, validateNode } from './cluster.js';
+import { validateUpdateOnly } from './update.js';
+
+export { parseQuantity, validateQuantity } from './quantity.js';
+export { validateLabelSelector, selectorMatches } from './labels.js';
+export type { Selector, SelectorRequirement } from './labels.js';
+
+/** Namespaces are DNS labels, Services DNS-1035 labels (they become DNS names), the rest subdomains. */
+const NAME_CHECKS: Record<string, NameCheck> = {
+  Namespace: nameIsDNSLabel,
+  Service: nameIsDNS1035Label,
+};
+
+const KIND_CHECKS: Record<string, (obj: KubeObject) => FieldError[]> = {
+  Pod: (obj) => validatePodSpec(obj.spec, 'spec'),
+  Deployment: validateDeployment,
+  ReplicaSet: validateReplicaSet,
+  DaemonSet: validateDaemonSet,
+  Job: validateJob,
+  Service: validateService,
+  Endpoints: validateEndpoints,
+  ConfigMap: validateConfigMap,
+  Secret: validateSecret,
+  Node: validateNode,
+  Namespace: validateNamespace,
+  Event: validateEvent,
+};
+
+/** Everything wrong with `obj` as a new object of `resource`; empty when it may be stored. */
+export function validateObject(resource: ResourceInfo, obj: KubeObject): FieldError[] {
+  const errs = validateObjectMeta(
+    obj.metadata,
+    resource.namespaced,
+    NAME_CHECKS[resource.kind] ?? nameIsDNSSubdomain,
+  );
+  errs.push(...(KIND_CHECKS[resource.kind]?.(obj) ?? []));
+  return errs;
+}
+
+/** Everything wrong with replacing `oldObj` by `newObj`: validateObject(newObj) plus immutable fields. */
+export function validateUpdate(
+  resource: ResourceInfo,
+  oldObj: KubeObject,
+  newObj: KubeObject,
+): FieldError[] {
+  return [...validateObject(resource, newObj), ...validateUpdateOnly(resource, oldObj, newObj)];
+}
