@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadOrCreateTokens } from '../../controlplane/pki/tokens.js';
 import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
+import { BAD_MANIFESTS } from '../../controlplane/api/validation/bad-manifests.fixture.js';
+import { RESOURCES } from '../../controlplane/api/resources.js';
 
 let cp: TestControlplane;
 let token: string;
@@ -429,6 +431,25 @@ describe('errors', () => {
     const verb = await call('PUT', '/api/v1/namespaces/default/configmaps', {});
     expect(verb.status).toBe(405);
     expect((await call('GET', '/api/v1/namespaces/default/configmaps/big')).status).toBe(404);
+  });
+});
+
+describe('invalid manifests', () => {
+  it(`rejects each of ${BAD_MANIFESTS.length} invalid manifests with 422 naming every bad field, and writes nothing`, async () => {
+    expect(BAD_MANIFESTS.length).toBeGreaterThanOrEqual(40);
+    const before = await cp.registry.store.currentRevision();
+    for (const bad of BAD_MANIFESTS) {
+      const r = RESOURCES.find((x) => x.plural === bad.resource)!;
+      const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+      const url = r.namespaced ? `${base}/namespaces/default/${r.plural}` : `${base}/${r.plural}`;
+      const res = await call('POST', url, bad.obj);
+      expect(res.status, `${bad.name}: ${JSON.stringify(res.body)}`).toBe(422);
+      expect(res.body.reason).toBe('Invalid');
+      const fields = [...new Set((res.body.details.causes as Body[]).map((c) => c.field as string))].sort();
+      expect(fields, bad.name).toEqual(bad.fields);
+      for (const f of bad.fields) expect(res.body.message).toContain(f);
+    }
+    expect(await cp.registry.store.currentRevision()).toBe(before);
   });
 });
 

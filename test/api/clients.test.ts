@@ -89,7 +89,10 @@ describe('kubectl', () => {
   });
 
   it('streams changes to kubectl get -w', async () => {
-    await kubectl('create', 'configmap', 'watched', '--from-literal=a=1');
+    // `kubectl create configmap` would send protobuf, which Shoal does not decode: apply sends JSON.
+    const file = join(dir, 'watched.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\ndata:\n  a: "1"\n');
+    await kubectl('apply', '-f', file);
     const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'get', 'configmap', 'watched', '-w', '-o', 'jsonpath={.data.a}{"\\n"}']);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -442,6 +442,7 @@ export class Registry {
     // Server-owned metadata is never taken from the client.
     nm.name = cm.name!;
     if (cm.namespace !== undefined) nm.namespace = cm.namespace;
+    else delete nm.namespace;
     nm.uid = cm.uid!;
     nm.creationTimestamp = cm.creationTimestamp!;
     nm.resourceVersion = cm.resourceVersion!;

@@ -1,0 +1,457 @@
+// core/v1 kinds other than Pod: Service, Endpoints, ConfigMap, Secret,
+// Namespace, Node and Event, with the field names, types and list/patch
+// extensions kube-apiserver 1.32 publishes. Omitted: Node's dynamic
+// kubelet config fields (configSource, config).
+
+import {
+  API_VERSION,
+  CORE,
+  INT_OR_STRING_NAME,
+  KIND,
+  LIST_META,
+  META,
+  MICRO_TIME,
+  OBJECT_META,
+  QUANTITY,
+  TIME,
+  arr,
+  bool,
+  bytes,
+  enumStr,
+  int32,
+  int64,
+  mapOf,
+  obj,
+  ref,
+  str,
+  type SchemaTable,
+} from './schema-dsl.js';
+
+export const CORE_SCHEMAS: SchemaTable = {
+  [CORE + 'Service']: obj(
+    'A stable virtual IP and DNS name in front of the pods its selector matches.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      spec: ref(CORE + 'ServiceSpec', 'The desired behaviour of the service.'),
+      status: ref(CORE + 'ServiceStatus', 'The observed state of the service.'),
+    },
+  ),
+  [CORE + 'ServiceList']: obj(
+    'A list of services.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Service')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'ServiceSpec']: obj('The desired behaviour of a service.', {
+    ports: arr(
+      ref(CORE + 'ServicePort'),
+      { listType: 'map', mapKeys: ['port', 'protocol'], mergeKey: 'port', strategy: 'merge' },
+      'The ports the service exposes.',
+    ),
+    selector: mapOf(
+      str(),
+      "Pods with these labels receive the service's traffic; without it, endpoints are managed by hand.",
+      'atomic',
+    ),
+    clusterIP: str(
+      "The service's virtual IP; assigned when empty, or None for a headless service.",
+    ),
+    clusterIPs: arr(str(), { listType: 'atomic' }),
+    type: enumStr(
+      ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'],
+      'ClusterIP (default), NodePort, LoadBalancer or ExternalName.',
+    ),
+    externalIPs: arr(str(), { listType: 'atomic' }),
+    sessionAffinity: enumStr(['ClientIP', 'None'], 'ClientIP or None (default).'),
+    loadBalancerIP: str(),
+    loadBalancerSourceRanges: arr(str(), { listType: 'atomic' }),
+    externalName: str(),
+    externalTrafficPolicy: enumStr(['Cluster', 'Local']),
+    healthCheckNodePort: int32(),
+    publishNotReadyAddresses: bool(),
+    sessionAffinityConfig: ref(CORE + 'SessionAffinityConfig'),
+    ipFamilies: arr(enumStr(['IPv4', 'IPv6', '']), { listType: 'atomic' }),
+    ipFamilyPolicy: enumStr(['SingleStack', 'PreferDualStack', 'RequireDualStack']),
+    allocateLoadBalancerNodePorts: bool(),
+    loadBalancerClass: str(),
+    internalTrafficPolicy: enumStr(['Cluster', 'Local']),
+    trafficDistribution: str(),
+  }),
+  [CORE + 'ServicePort']: obj(
+    'A port of a service.',
+    {
+      name: str('Name of the port; required when there are several.'),
+      protocol: enumStr(['TCP', 'UDP', 'SCTP'], 'TCP (default), UDP or SCTP.'),
+      appProtocol: str(),
+      port: int32('The port the service listens on.'),
+      targetPort: ref(INT_OR_STRING_NAME, 'Port number or name on the pods; defaults to port.'),
+      nodePort: int32('Port on every node, for NodePort and LoadBalancer services.'),
+    },
+    { required: ['port'] },
+  ),
+  [CORE + 'ServiceStatus']: obj('The observed state of a service.', {
+    loadBalancer: ref(CORE + 'LoadBalancerStatus'),
+    conditions: arr(ref(META + 'Condition'), {
+      listType: 'map',
+      mapKeys: ['type'],
+      mergeKey: 'type',
+      strategy: 'merge',
+    }),
+  }),
+  [CORE + 'LoadBalancerStatus']: obj('The state of a load balancer.', {
+    ingress: arr(ref(CORE + 'LoadBalancerIngress'), { listType: 'atomic' }),
+  }),
+  [CORE + 'LoadBalancerIngress']: obj('An ingress point of a load balancer.', {
+    ip: str(),
+    hostname: str(),
+    ipMode: str(),
+    ports: arr(ref(CORE + 'PortStatus'), { listType: 'atomic' }),
+  }),
+  [CORE + 'PortStatus']: obj(
+    'The state of a service port.',
+    {
+      port: int32(),
+      protocol: enumStr(['TCP', 'UDP', 'SCTP']),
+      error: str(),
+    },
+    { required: ['port', 'protocol'] },
+  ),
+  [CORE + 'SessionAffinityConfig']: obj('Session affinity settings.', {
+    clientIP: ref(CORE + 'ClientIPConfig'),
+  }),
+  [CORE + 'ClientIPConfig']: obj('Client IP session affinity settings.', {
+    timeoutSeconds: int32(),
+  }),
+  [CORE + 'Endpoints']: obj(
+    'The addresses that implement a service, kept by the endpoints controller for services with a selector.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      subsets: arr(
+        ref(CORE + 'EndpointSubset'),
+        { listType: 'atomic' },
+        'Sets of addresses and the ports they share.',
+      ),
+    },
+  ),
+  [CORE + 'EndpointsList']: obj(
+    'A list of endpoints.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Endpoints')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'EndpointSubset']: obj('Addresses that share the same ports.', {
+    addresses: arr(ref(CORE + 'EndpointAddress'), { listType: 'atomic' }, 'Ready addresses.'),
+    notReadyAddresses: arr(
+      ref(CORE + 'EndpointAddress'),
+      { listType: 'atomic' },
+      'Addresses not ready yet.',
+    ),
+    ports: arr(ref(CORE + 'EndpointPort'), { listType: 'atomic' }),
+  }),
+  [CORE + 'EndpointAddress']: obj(
+    'One endpoint address.',
+    {
+      ip: str(),
+      hostname: str(),
+      nodeName: str(),
+      targetRef: ref(CORE + 'ObjectReference'),
+    },
+    { required: ['ip'], mapType: 'atomic' },
+  ),
+  [CORE + 'EndpointPort']: obj(
+    'One endpoint port.',
+    {
+      name: str(),
+      port: int32(),
+      protocol: enumStr(['TCP', 'UDP', 'SCTP']),
+      appProtocol: str(),
+    },
+    { required: ['port'], mapType: 'atomic' },
+  ),
+  [CORE + 'ConfigMap']: obj(
+    'Configuration data as string (data) and binary (binaryData) key/value pairs.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      immutable: bool('If true, data cannot be changed.'),
+      data: mapOf(str(), 'String values by key.'),
+      binaryData: mapOf(bytes(), 'Base64-encoded binary values by key.'),
+    },
+  ),
+  [CORE + 'ConfigMapList']: obj(
+    'A list of config maps.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'ConfigMap')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'Secret']: obj('Secret data by key, base64-encoded.', {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: OBJECT_META,
+    immutable: bool('If true, data cannot be changed.'),
+    data: mapOf(bytes(), 'Base64-encoded values by key.'),
+    stringData: mapOf(str(), 'Plain string values, merged into data on write; never returned.'),
+    type: str('How the data is used, e.g. Opaque (default) or kubernetes.io/dockerconfigjson.'),
+  }),
+  [CORE + 'SecretList']: obj(
+    'A list of secrets.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Secret')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'Namespace']: obj('A scope for names; deleting it deletes everything in it.', {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: OBJECT_META,
+    spec: ref(CORE + 'NamespaceSpec'),
+    status: ref(CORE + 'NamespaceStatus'),
+  }),
+  [CORE + 'NamespaceList']: obj(
+    'A list of namespaces.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Namespace')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'NamespaceSpec']: obj('The desired state of a namespace.', {
+    finalizers: arr(
+      str(),
+      { listType: 'atomic' },
+      'Must be empty before the namespace is removed.',
+    ),
+  }),
+  [CORE + 'NamespaceStatus']: obj('The observed state of a namespace.', {
+    phase: enumStr(['Active', 'Terminating'], 'Active or Terminating.'),
+    conditions: arr(ref(CORE + 'NamespaceCondition'), {
+      listType: 'map',
+      mapKeys: ['type'],
+      mergeKey: 'type',
+      strategy: 'merge',
+    }),
+  }),
+  [CORE + 'NamespaceCondition']: obj(
+    'A condition of a namespace.',
+    {
+      type: str(),
+      status: str(),
+      lastTransitionTime: TIME,
+      reason: str(),
+      message: str(),
+    },
+    { required: ['type', 'status'] },
+  ),
+  [CORE + 'Node']: obj('A host that runs pods; its agent registers it and reports its status.', {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: OBJECT_META,
+    spec: ref(CORE + 'NodeSpec', 'Node settings: pod CIDR, taints, unschedulable.'),
+    status: ref(
+      CORE + 'NodeStatus',
+      "The node's reported state: capacity, conditions, addresses, versions.",
+    ),
+  }),
+  [CORE + 'NodeList']: obj(
+    'A list of nodes.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Node')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'NodeSpec']: obj('The desired state of a node.', {
+    podCIDR: str("The IP range assigned to the node's pods."),
+    podCIDRs: arr(str(), { listType: 'set', strategy: 'merge' }),
+    providerID: str(),
+    unschedulable: bool('If true, no new pods are scheduled onto the node (cordoned).'),
+    taints: arr(
+      ref(CORE + 'Taint'),
+      { listType: 'atomic' },
+      'Taints that repel pods which do not tolerate them.',
+    ),
+    externalID: str(),
+  }),
+  [CORE + 'Taint']: obj(
+    'A taint on a node.',
+    {
+      key: str('The taint key.'),
+      value: str('The taint value.'),
+      effect: enumStr(
+        ['NoSchedule', 'PreferNoSchedule', 'NoExecute'],
+        'NoSchedule, PreferNoSchedule or NoExecute.',
+      ),
+      timeAdded: TIME,
+    },
+    { required: ['key', 'effect'] },
+  ),
+  [CORE + 'NodeStatus']: obj('The observed state of a node.', {
+    capacity: mapOf(QUANTITY, 'Total resources of the node.'),
+    allocatable: mapOf(QUANTITY, 'Resources available to pods.'),
+    phase: enumStr(['Pending', 'Running', 'Terminated']),
+    conditions: arr(
+      ref(CORE + 'NodeCondition'),
+      { listType: 'map', mapKeys: ['type'], mergeKey: 'type', strategy: 'merge' },
+      'Conditions of the node, e.g. Ready.',
+    ),
+    addresses: arr(
+      ref(CORE + 'NodeAddress'),
+      { listType: 'map', mapKeys: ['type'], mergeKey: 'type', strategy: 'merge' },
+      'Addresses of the node.',
+    ),
+    daemonEndpoints: ref(CORE + 'NodeDaemonEndpoints'),
+    nodeInfo: ref(CORE + 'NodeSystemInfo', 'Versions and IDs of the node.'),
+    images: arr(ref(CORE + 'ContainerImage'), { listType: 'atomic' }),
+    volumesInUse: arr(str(), { listType: 'atomic' }),
+    volumesAttached: arr(ref(CORE + 'AttachedVolume'), { listType: 'atomic' }),
+    runtimeHandlers: arr(ref(CORE + 'NodeRuntimeHandler'), { listType: 'atomic' }),
+    features: ref(CORE + 'NodeFeatures'),
+  }),
+  [CORE + 'NodeCondition']: obj(
+    'A condition of a node.',
+    {
+      type: str(),
+      status: str(),
+      lastHeartbeatTime: TIME,
+      lastTransitionTime: TIME,
+      reason: str(),
+      message: str(),
+    },
+    { required: ['type', 'status'] },
+  ),
+  [CORE + 'NodeAddress']: obj(
+    'An address of a node.',
+    {
+      type: str(),
+      address: str(),
+    },
+    { required: ['type', 'address'] },
+  ),
+  [CORE + 'NodeSystemInfo']: obj(
+    'Versions and IDs reported by a node.',
+    {
+      machineID: str(),
+      systemUUID: str(),
+      bootID: str(),
+      kernelVersion: str(),
+      osImage: str(),
+      containerRuntimeVersion: str(),
+      kubeletVersion: str(),
+      kubeProxyVersion: str(),
+      operatingSystem: str(),
+      architecture: str(),
+    },
+    {
+      required: [
+        'machineID',
+        'systemUUID',
+        'bootID',
+        'kernelVersion',
+        'osImage',
+        'containerRuntimeVersion',
+        'kubeletVersion',
+        'kubeProxyVersion',
+        'operatingSystem',
+        'architecture',
+      ],
+    },
+  ),
+  [CORE + 'NodeDaemonEndpoints']: obj('Ports of daemons on the node.', {
+    kubeletEndpoint: ref(CORE + 'DaemonEndpoint'),
+  }),
+  [CORE + 'DaemonEndpoint']: obj(
+    'A port of a daemon.',
+    {
+      Port: int32(),
+    },
+    { required: ['Port'] },
+  ),
+  [CORE + 'ContainerImage']: obj('An image present on a node.', {
+    names: arr(str(), { listType: 'atomic' }),
+    sizeBytes: int64(),
+  }),
+  [CORE + 'AttachedVolume']: obj(
+    'A volume attached to a node.',
+    {
+      name: str(),
+      devicePath: str(),
+    },
+    { required: ['name', 'devicePath'] },
+  ),
+  [CORE + 'NodeFeatures']: obj('Features the node supports.', {
+    supplementalGroupsPolicy: bool(),
+  }),
+  [CORE + 'NodeRuntimeHandler']: obj('A runtime handler of a node.', {
+    name: str(),
+    features: ref(CORE + 'NodeRuntimeHandlerFeatures'),
+  }),
+  [CORE + 'NodeRuntimeHandlerFeatures']: obj('Features of a runtime handler.', {
+    recursiveReadOnlyMounts: bool(),
+    userNamespaces: bool(),
+  }),
+  [CORE + 'Event']: obj(
+    'A report of something that happened to an object.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      involvedObject: ref(CORE + 'ObjectReference', 'The object the event is about.'),
+      reason: str('A short CamelCase reason, e.g. Scheduled, Pulled, FailedScheduling.'),
+      message: str('A description for people.'),
+      source: ref(CORE + 'EventSource'),
+      firstTimestamp: TIME,
+      lastTimestamp: TIME,
+      count: int32('How many times the event has occurred.'),
+      type: str('Normal or Warning.'),
+      eventTime: MICRO_TIME,
+      series: ref(CORE + 'EventSeries'),
+      action: str(),
+      related: ref(CORE + 'ObjectReference'),
+      reportingComponent: str(),
+      reportingInstance: str(),
+    },
+    { required: ['metadata', 'involvedObject'] },
+  ),
+  [CORE + 'EventList']: obj(
+    'A list of events.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(CORE + 'Event')),
+    },
+    { required: ['items'] },
+  ),
+  [CORE + 'EventSource']: obj('The component that reported an event.', {
+    component: str(),
+    host: str(),
+  }),
+  [CORE + 'EventSeries']: obj('A series of repeated events.', {
+    count: int32(),
+    lastObservedTime: MICRO_TIME,
+  }),
+};
