@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastify, type FastifyInstance } from 'fastify';
-import { AGGREGATED_DISCOVERY_TYPE, discoveryPlugin, registerDiscovery, type APIResourceList } from './discovery.js';
+import {
+  AGGREGATED_DISCOVERY_TYPE,
+  discoveryPlugin,
+  registerDiscovery,
+  type APIResourceList,
+} from './discovery.js';
 import { RESOURCES, apiVersionOf } from './resources.js';
 
 const GIT_VERSION = 'v1.32.0+shoal-0.1.0';
@@ -19,7 +24,12 @@ afterAll(async () => {
   await app.close();
 });
 
-async function getJson(url: string, accept = 'application/json'): Promise<{ status: number; type: string; body: any }> {
+async function getJson(
+  url: string,
+  accept = 'application/json',
+  // The tests read many response shapes; each assertion states the shape it expects.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; type: string; body: any }> {
   const res = await app.inject({ method: 'GET', url, headers: { accept } });
   return { status: res.statusCode, type: String(res.headers['content-type']), body: res.json() };
 }
@@ -28,15 +38,25 @@ describe('/version', () => {
   it('reports Kubernetes 1.32 so kubectl 1.32 sees no version skew', async () => {
     const { status, body } = await getJson('/version');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ major: '1', minor: '32', gitVersion: GIT_VERSION, compiler: 'node' });
+    expect(body).toMatchObject({
+      major: '1',
+      minor: '32',
+      gitVersion: GIT_VERSION,
+      compiler: 'node',
+    });
     expect(body.platform).toMatch(/^[a-z0-9]+\/[a-z0-9]+$/);
-    for (const k of ['gitCommit', 'gitTreeState', 'buildDate', 'goVersion']) expect(typeof body[k]).toBe('string');
+    for (const k of ['gitCommit', 'gitTreeState', 'buildDate', 'goVersion'])
+      expect(typeof body[k]).toBe('string');
   });
 });
 
 describe('legacy discovery (plain JSON)', () => {
   it('/api lists the core versions and an address', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api', headers: { accept: 'application/json', host: '10.0.0.1:6443' } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api',
+      headers: { accept: 'application/json', host: '10.0.0.1:6443' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers.vary).toBe('Accept');
@@ -62,7 +82,11 @@ describe('legacy discovery (plain JSON)', () => {
 
   it('/apis/{group} describes the group', async () => {
     const { body } = await getJson('/apis/batch');
-    expect(body).toMatchObject({ kind: 'APIGroup', name: 'batch', preferredVersion: { groupVersion: 'batch/v1' } });
+    expect(body).toMatchObject({
+      kind: 'APIGroup',
+      name: 'batch',
+      preferredVersion: { groupVersion: 'batch/v1' },
+    });
   });
 
   it('a request without Accept gets plain JSON', async () => {
@@ -84,19 +108,32 @@ describe('legacy discovery (plain JSON)', () => {
       expect(body.kind).toBe('APIResourceList');
       expect(body.groupVersion).toBe(apiVersionOf(r));
       const entry = body.resources.find((e) => e.name === r.plural);
-      expect(entry).toMatchObject({ singularName: r.singular, namespaced: r.namespaced, kind: r.kind });
-      expect(entry?.verbs).toEqual(expect.arrayContaining(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']));
+      expect(entry).toMatchObject({
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+      });
+      expect(entry?.verbs).toEqual(
+        expect.arrayContaining(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']),
+      );
       expect(entry?.shortNames ?? []).toEqual(r.shortNames);
       expect(entry?.categories ?? []).toEqual(r.categories);
       expect(entry?.storageVersionHash).toMatch(/^[A-Za-z0-9+/]{11}=$/);
-      for (const sub of r.subresources) expect(body.resources.map((e) => e.name)).toContain(`${r.plural}/${sub}`);
+      for (const sub of r.subresources)
+        expect(body.resources.map((e) => e.name)).toContain(`${r.plural}/${sub}`);
     },
   );
 
   it('describes subresources the way kube-apiserver does', async () => {
     const core = (await getJson('/api/v1')).body as APIResourceList;
     const byName = (l: APIResourceList, n: string) => l.resources.find((e) => e.name === n);
-    expect(byName(core, 'pods/status')).toEqual({ name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] });
+    expect(byName(core, 'pods/status')).toEqual({
+      name: 'pods/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['get', 'patch', 'update'],
+    });
     expect(byName(core, 'pods/binding')).toMatchObject({ kind: 'Binding', verbs: ['create'] });
     expect(byName(core, 'pods/log')).toMatchObject({ kind: 'Pod', verbs: ['get'] });
     expect(byName(core, 'namespaces')?.verbs).not.toContain('deletecollection');
@@ -119,12 +156,19 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
       const res = await app.inject({ method: 'GET', url, headers: { accept: KUBECTL_ACCEPT } });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe(AGGREGATED_DISCOVERY_TYPE);
-      expect(res.json()).toMatchObject({ kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2' });
+      expect(res.json()).toMatchObject({
+        kind: 'APIGroupDiscoveryList',
+        apiVersion: 'apidiscovery.k8s.io/v2',
+      });
     }
   });
 
   it('falls back to plain JSON when the client prefers it', async () => {
-    const res = await app.inject({ method: 'GET', url: '/apis', headers: { accept: `application/json;q=1,${AGGREGATED_DISCOVERY_TYPE};q=0.5` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/apis',
+      headers: { accept: `application/json;q=1,${AGGREGATED_DISCOVERY_TYPE};q=0.5` },
+    });
     expect(res.json().kind).toBe('APIGroupList');
   });
 
@@ -139,9 +183,19 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
           expect(v.freshness).toBe('Current');
           const list: unknown[] = [];
           for (const r of v.resources) {
-            list.push({ name: r.resource, namespaced: r.scope === 'Namespaced', kind: r.responseKind.kind, verbs: r.verbs });
+            list.push({
+              name: r.resource,
+              namespaced: r.scope === 'Namespaced',
+              kind: r.responseKind.kind,
+              verbs: r.verbs,
+            });
             for (const s of r.subresources ?? []) {
-              list.push({ name: `${r.resource}/${s.subresource}`, namespaced: r.scope === 'Namespaced', kind: s.responseKind.kind, verbs: s.verbs });
+              list.push({
+                name: `${r.resource}/${s.subresource}`,
+                namespaced: r.scope === 'Namespaced',
+                kind: s.responseKind.kind,
+                verbs: s.verbs,
+              });
             }
           }
           converted.set(gv, list);
@@ -152,7 +206,14 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
     for (const [gv, list] of converted) {
       const url = gv === 'v1' ? '/api/v1' : `/apis/${gv}`;
       const legacy = (await getJson(url)).body as APIResourceList;
-      expect(list).toEqual(legacy.resources.map(({ name, namespaced, kind, verbs }) => ({ name, namespaced, kind, verbs })));
+      expect(list).toEqual(
+        legacy.resources.map(({ name, namespaced, kind, verbs }) => ({
+          name,
+          namespaced,
+          kind,
+          verbs,
+        })),
+      );
     }
   });
 
@@ -160,8 +221,16 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
     const { body } = await getJson('/api', KUBECTL_ACCEPT);
     expect(body.items).toHaveLength(1);
     expect(body.items[0].metadata.name).toBeUndefined();
-    const pods = body.items[0].versions[0].resources.find((r: { resource: string }) => r.resource === 'pods');
-    expect(pods).toMatchObject({ responseKind: { group: '', version: 'v1', kind: 'Pod' }, scope: 'Namespaced', singularResource: 'pod', shortNames: ['po'], categories: ['all'] });
+    const pods = body.items[0].versions[0].resources.find(
+      (r: { resource: string }) => r.resource === 'pods',
+    );
+    expect(pods).toMatchObject({
+      responseKind: { group: '', version: 'v1', kind: 'Pod' },
+      scope: 'Namespaced',
+      singularResource: 'pod',
+      shortNames: ['po'],
+      categories: ['all'],
+    });
   });
 });
 
@@ -171,7 +240,9 @@ describe('discoveryPlugin', () => {
     await other.register(discoveryPlugin, { gitVersion: GIT_VERSION });
     const res = await other.inject({ method: 'GET', url: '/openapi/v3' });
     expect(res.statusCode).toBe(200);
-    expect((await other.inject({ method: 'GET', url: '/api/v1' })).json().kind).toBe('APIResourceList');
+    expect((await other.inject({ method: 'GET', url: '/api/v1' })).json().kind).toBe(
+      'APIResourceList',
+    );
     await other.close();
   });
 });

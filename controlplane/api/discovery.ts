@@ -101,7 +101,8 @@ export interface APIGroupDiscoveryList {
 }
 
 /** The media type clients ask for aggregated discovery with; the response must carry it back. */
-export const AGGREGATED_DISCOVERY_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+export const AGGREGATED_DISCOVERY_TYPE =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
 export function versionInfo(opts: DiscoveryOptions): VersionInfo {
   const m = /^v(\d+)\.(\d+)/.exec(opts.gitVersion);
@@ -122,7 +123,11 @@ export function versionInfo(opts: DiscoveryOptions): VersionInfo {
 
 /** Kubernetes' storage version hash: the first 8 bytes of sha256("group/version/Kind"), base64. */
 function storageVersionHash(r: ResourceInfo): string {
-  return createHash('sha256').update(`${apiVersionOf(r)}/${r.kind}`).digest().subarray(0, 8).toString('base64');
+  return createHash('sha256')
+    .update(`${apiVersionOf(r)}/${r.kind}`)
+    .digest()
+    .subarray(0, 8)
+    .toString('base64');
 }
 
 export function apiResourceList(group: string, version: string): APIResourceList {
@@ -157,7 +162,12 @@ export function apiResourceList(group: string, version: string): APIResourceList
       resources.push(subEntry);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 /** The named groups (not the core group), each with its versions; the first is preferred. */
@@ -168,7 +178,14 @@ function apiGroups(): APIGroup[] {
     const gv = { groupVersion: `${group}/${version}`, version };
     const g = groups.get(group);
     if (g) g.versions.push(gv);
-    else groups.set(group, { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: [gv], preferredVersion: gv });
+    else
+      groups.set(group, {
+        kind: 'APIGroup',
+        apiVersion: 'v1',
+        name: group,
+        versions: [gv],
+        preferredVersion: gv,
+      });
   }
   return [...groups.values()];
 }
@@ -177,7 +194,11 @@ export function apiGroupList(): APIGroupList {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: apiGroups().map(({ name, versions, preferredVersion }) => ({ name, versions, preferredVersion })),
+    groups: apiGroups().map(({ name, versions, preferredVersion }) => ({
+      name,
+      versions,
+      preferredVersion,
+    })),
   };
 }
 
@@ -209,12 +230,22 @@ export function aggregatedDiscovery(root: 'legacy' | 'groups'): APIGroupDiscover
       .filter((gv) => gv.group === group)
       .map(({ version }) => ({
         version,
-        resources: RESOURCES.filter((r) => r.group === group && r.version === version).map(resourceDiscovery),
+        resources: RESOURCES.filter((r) => r.group === group && r.version === version).map(
+          resourceDiscovery,
+        ),
         freshness: 'Current' as const,
       }));
-    items.push({ metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null }, versions });
+    items.push({
+      metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
+      versions,
+    });
   }
-  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    metadata: {},
+    items,
+  };
 }
 
 function wantsAggregated(r: MediaRange): boolean {
@@ -232,7 +263,12 @@ function wantsAggregated(r: MediaRange): boolean {
  * v2 or plain JSON. v2beta1 is not offered; clients that ask for it also accept
  * v2 or plain JSON.
  */
-function negotiate(req: FastifyRequest, reply: FastifyReply, aggregated: Buffer, plain: () => string): FastifyReply {
+function negotiate(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  aggregated: Buffer,
+  plain: () => string,
+): FastifyReply {
   void reply.header('Vary', 'Accept');
   for (const range of parseAccept(req.headers.accept)) {
     // A Buffer, so that fastify sends the media type exactly as written
@@ -240,12 +276,19 @@ function negotiate(req: FastifyRequest, reply: FastifyReply, aggregated: Buffer,
     if (wantsAggregated(range)) return reply.type(AGGREGATED_DISCOVERY_TYPE).send(aggregated);
     if (admitsJson(range)) return reply.type('application/json').send(plain());
   }
-  const err = new ApiError('NotAcceptable', 'only the following media types are accepted: application/json, ' + AGGREGATED_DISCOVERY_TYPE, {});
+  const err = new ApiError(
+    'NotAcceptable',
+    'only the following media types are accepted: application/json, ' + AGGREGATED_DISCOVERY_TYPE,
+    {},
+  );
   return reply.code(err.code).type('application/json').send(JSON.stringify(err.toStatus()));
 }
 
 /** Registers /version, the discovery endpoints and the OpenAPI v3 documents on app. */
-export async function registerDiscovery(app: FastifyInstance, opts: DiscoveryOptions): Promise<void> {
+export async function registerDiscovery(
+  app: FastifyInstance,
+  opts: DiscoveryOptions,
+): Promise<void> {
   const version = JSON.stringify(versionInfo(opts));
   app.get('/version', async (_req, reply) => reply.type('application/json').send(version));
 
@@ -262,7 +305,9 @@ export async function registerDiscovery(app: FastifyInstance, opts: DiscoveryOpt
           .map((gv) => gv.version),
         // Clients may use this address instead of the one they dialled; the
         // one they dialled is the one known to work.
-        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? req.hostname }],
+        serverAddressByClientCIDRs: [
+          { clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? req.hostname },
+        ],
       }),
     ),
   );
@@ -282,4 +327,5 @@ export async function registerDiscovery(app: FastifyInstance, opts: DiscoveryOpt
 }
 
 /** The same as registerDiscovery, as a fastify plugin: `app.register(discoveryPlugin, { gitVersion })`. */
-export const discoveryPlugin: FastifyPluginAsync<DiscoveryOptions> = async (app, opts) => registerDiscovery(app, opts);
+export const discoveryPlugin: FastifyPluginAsync<DiscoveryOptions> = async (app, opts) =>
+  registerDiscovery(app, opts);

@@ -12,7 +12,8 @@ export interface MediaRange {
 
 /** The ranges of an Accept header, most preferred first; an absent header accepts anything. */
 export function parseAccept(header: string | undefined): MediaRange[] {
-  if (header === undefined || header.trim() === '') return [{ type: '*', subtype: '*', params: {}, q: 1 }];
+  if (header === undefined || header.trim() === '')
+    return [{ type: '*', subtype: '*', params: {}, q: 1 }];
   const ranges: MediaRange[] = [];
   for (const part of header.split(',')) {
     const [mt = '', ...rawParams] = part.split(';').map((s) => s.trim());
@@ -24,7 +25,10 @@ export function parseAccept(header: string | undefined): MediaRange[] {
       const eq = p.indexOf('=');
       if (eq <= 0) continue;
       const key = p.slice(0, eq).trim().toLowerCase();
-      const value = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      const value = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
       if (key === 'q') q = Number.parseFloat(value);
       else params[key] = value;
     }

@@ -9,7 +9,14 @@
 
 import { createHash } from 'node:crypto';
 import { RESOURCES, groupVersions, type ResourceInfo } from '../resources.js';
-import { META, REF_PREFIX, ref, type GroupVersionKind, type JsonSchema, type SchemaTable } from './schema-dsl.js';
+import {
+  META,
+  REF_PREFIX,
+  ref,
+  type GroupVersionKind,
+  type JsonSchema,
+  type SchemaTable,
+} from './schema-dsl.js';
 import { SCHEMAS, schemaName } from './schemas.js';
 import { kindOf, resourceVerbs, subresourceInfo, type SubresourceInfo } from './verbs.js';
 
@@ -74,7 +81,13 @@ const query = (name: string, description: string, schema: JsonSchema = STRING): 
 });
 
 const P = {
-  name: { name: 'name', in: 'path', required: true, description: 'name of the object', schema: STRING } as Parameter,
+  name: {
+    name: 'name',
+    in: 'path',
+    required: true,
+    description: 'name of the object',
+    schema: STRING,
+  } as Parameter,
   namespace: {
     name: 'namespace',
     in: 'path',
@@ -87,7 +100,10 @@ const P = {
     'dryRun',
     'When present, indicates that modifications should not be persisted. The only valid value is All.',
   ),
-  fieldManager: query('fieldManager', 'A name associated with the actor or entity that is making these changes.'),
+  fieldManager: query(
+    'fieldManager',
+    'A name associated with the actor or entity that is making these changes.',
+  ),
   fieldValidation: query(
     'fieldValidation',
     'How the server treats unknown and duplicate fields in the body: Ignore, Warn (the default) or Strict (reject them).',
@@ -107,23 +123,69 @@ const P = {
     'propagationPolicy',
     'Whether and how garbage collection is performed: Orphan, Background or Foreground.',
   ),
-  allowWatchBookmarks: query('allowWatchBookmarks', 'Request watch events with type BOOKMARK.', BOOLEAN),
-  continue: query('continue', 'The continue token of a previous limited list, to read the next page.'),
-  fieldSelector: query('fieldSelector', 'A selector to restrict the list of returned objects by their fields.'),
-  labelSelector: query('labelSelector', 'A selector to restrict the list of returned objects by their labels.'),
-  limit: query('limit', 'The maximum number of items to return; a continue token is returned when more remain.', INTEGER),
-  resourceVersion: query('resourceVersion', 'Constrains which resource versions the request may be served from.'),
-  resourceVersionMatch: query('resourceVersionMatch', 'How resourceVersion is applied to list calls: Exact or NotOlderThan.'),
-  sendInitialEvents: query('sendInitialEvents', 'Start a watch with synthetic ADDED events for the current state.', BOOLEAN),
+  allowWatchBookmarks: query(
+    'allowWatchBookmarks',
+    'Request watch events with type BOOKMARK.',
+    BOOLEAN,
+  ),
+  continue: query(
+    'continue',
+    'The continue token of a previous limited list, to read the next page.',
+  ),
+  fieldSelector: query(
+    'fieldSelector',
+    'A selector to restrict the list of returned objects by their fields.',
+  ),
+  labelSelector: query(
+    'labelSelector',
+    'A selector to restrict the list of returned objects by their labels.',
+  ),
+  limit: query(
+    'limit',
+    'The maximum number of items to return; a continue token is returned when more remain.',
+    INTEGER,
+  ),
+  resourceVersion: query(
+    'resourceVersion',
+    'Constrains which resource versions the request may be served from.',
+  ),
+  resourceVersionMatch: query(
+    'resourceVersionMatch',
+    'How resourceVersion is applied to list calls: Exact or NotOlderThan.',
+  ),
+  sendInitialEvents: query(
+    'sendInitialEvents',
+    'Start a watch with synthetic ADDED events for the current state.',
+    BOOLEAN,
+  ),
   timeoutSeconds: query('timeoutSeconds', 'Timeout for the list/watch call.', INTEGER),
-  watch: query('watch', 'Watch for changes to the described resources and return them as a stream of events.', BOOLEAN),
-  container: query('container', 'The container for which to stream logs. Defaults to the only container.'),
+  watch: query(
+    'watch',
+    'Watch for changes to the described resources and return them as a stream of events.',
+    BOOLEAN,
+  ),
+  container: query(
+    'container',
+    'The container for which to stream logs. Defaults to the only container.',
+  ),
   follow: query('follow', 'Follow the log stream of the pod.', BOOLEAN),
-  limitBytes: query('limitBytes', 'The number of bytes to read from the server before terminating the log output.', INTEGER),
+  limitBytes: query(
+    'limitBytes',
+    'The number of bytes to read from the server before terminating the log output.',
+    INTEGER,
+  ),
   previous: query('previous', 'Return the logs of the previous, terminated container.', BOOLEAN),
-  sinceSeconds: query('sinceSeconds', 'A relative time in seconds before now from which to show logs.', INTEGER),
+  sinceSeconds: query(
+    'sinceSeconds',
+    'A relative time in seconds before now from which to show logs.',
+    INTEGER,
+  ),
   tailLines: query('tailLines', 'The number of lines from the end of the logs to show.', INTEGER),
-  timestamps: query('timestamps', 'Prefix every line of log output with an RFC 3339 timestamp.', BOOLEAN),
+  timestamps: query(
+    'timestamps',
+    'Prefix every line of log output with an RFC 3339 timestamp.',
+    BOOLEAN,
+  ),
 } as const;
 
 const LIST_PARAMS = [
@@ -197,32 +259,66 @@ function resourcePaths(r: ResourceInfo): Record<string, PathItem> {
   });
 
   const prefix = gvPrefix(r.group, r.version);
-  const collection = r.namespaced ? `${prefix}/namespaces/{namespace}/${r.plural}` : `${prefix}/${r.plural}`;
+  const collection = r.namespaced
+    ? `${prefix}/namespaces/{namespace}/${r.plural}`
+    : `${prefix}/${r.plural}`;
   const scopeParams = r.namespaced ? [P.namespace, P.pretty] : [P.pretty];
   const item = `${collection}/{name}`;
 
   const coll: PathItem = { parameters: scopeParams };
-  coll.get = op('list', 'list', `${scope}${r.kind}`, `list or watch objects of kind ${r.kind}`, gvk, {
-    parameters: LIST_PARAMS,
-    responses: {
-      '200': {
-        description: 'OK',
-        content: { 'application/json': { schema: listSchema }, 'application/json;stream=watch': { schema: listSchema } },
+  coll.get = op(
+    'list',
+    'list',
+    `${scope}${r.kind}`,
+    `list or watch objects of kind ${r.kind}`,
+    gvk,
+    {
+      parameters: LIST_PARAMS,
+      responses: {
+        '200': {
+          description: 'OK',
+          content: {
+            'application/json': { schema: listSchema },
+            'application/json;stream=watch': { schema: listSchema },
+          },
+        },
+        '401': UNAUTHORIZED,
       },
-      '401': UNAUTHORIZED,
     },
-  });
-  coll.post = op('create', 'post', `${scope}${r.kind}`, `create ${article(r.kind)} ${r.kind}`, gvk, {
-    parameters: WRITE_PARAMS,
-    requestBody: { required: true, content: { '*/*': { schema: objSchema } } },
-    responses: { '200': ok(objSchema), '201': { ...ok(objSchema), description: 'Created' }, '202': { ...ok(objSchema), description: 'Accepted' }, '401': UNAUTHORIZED },
-  });
+  );
+  coll.post = op(
+    'create',
+    'post',
+    `${scope}${r.kind}`,
+    `create ${article(r.kind)} ${r.kind}`,
+    gvk,
+    {
+      parameters: WRITE_PARAMS,
+      requestBody: { required: true, content: { '*/*': { schema: objSchema } } },
+      responses: {
+        '200': ok(objSchema),
+        '201': { ...ok(objSchema), description: 'Created' },
+        '202': { ...ok(objSchema), description: 'Accepted' },
+        '401': UNAUTHORIZED,
+      },
+    },
+  );
   if (verbs.includes('deletecollection')) {
-    coll.delete = op('delete', 'deletecollection', `Collection${scope}${r.kind}`, `delete collection of ${r.kind}`, gvk, {
-      parameters: [...LIST_PARAMS.filter((p) => p.name !== 'watch' && p.name !== 'allowWatchBookmarks'), ...DELETE_PARAMS],
-      requestBody: { content: { '*/*': { schema: ref(META + 'DeleteOptions') } } },
-      responses: { '200': ok(statusSchema), '401': UNAUTHORIZED },
-    });
+    coll.delete = op(
+      'delete',
+      'deletecollection',
+      `Collection${scope}${r.kind}`,
+      `delete collection of ${r.kind}`,
+      gvk,
+      {
+        parameters: [
+          ...LIST_PARAMS.filter((p) => p.name !== 'watch' && p.name !== 'allowWatchBookmarks'),
+          ...DELETE_PARAMS,
+        ],
+        requestBody: { content: { '*/*': { schema: ref(META + 'DeleteOptions') } } },
+        responses: { '200': ok(statusSchema), '401': UNAUTHORIZED },
+      },
+    );
   }
   paths[collection] = coll;
 
@@ -234,33 +330,69 @@ function resourcePaths(r: ResourceInfo): Record<string, PathItem> {
     put: op('replace', 'put', `${scope}${r.kind}`, `replace the specified ${r.kind}`, gvk, {
       parameters: WRITE_PARAMS,
       requestBody: { required: true, content: { '*/*': { schema: objSchema } } },
-      responses: { '200': ok(objSchema), '201': { ...ok(objSchema), description: 'Created' }, '401': UNAUTHORIZED },
+      responses: {
+        '200': ok(objSchema),
+        '201': { ...ok(objSchema), description: 'Created' },
+        '401': UNAUTHORIZED,
+      },
     }),
-    patch: op('patch', 'patch', `${scope}${r.kind}`, `partially update the specified ${r.kind}`, gvk, {
-      parameters: [...WRITE_PARAMS, P.force],
-      requestBody: PATCH_BODY,
-      responses: { '200': ok(objSchema), '201': { ...ok(objSchema), description: 'Created' }, '401': UNAUTHORIZED },
-    }),
-    delete: op('delete', 'delete', `${scope}${r.kind}`, `delete ${article(r.kind)} ${r.kind}`, gvk, {
-      parameters: DELETE_PARAMS,
-      requestBody: { content: { '*/*': { schema: ref(META + 'DeleteOptions') } } },
-      responses: { '200': ok(objSchema), '202': { ...ok(objSchema), description: 'Accepted' }, '401': UNAUTHORIZED },
-    }),
+    patch: op(
+      'patch',
+      'patch',
+      `${scope}${r.kind}`,
+      `partially update the specified ${r.kind}`,
+      gvk,
+      {
+        parameters: [...WRITE_PARAMS, P.force],
+        requestBody: PATCH_BODY,
+        responses: {
+          '200': ok(objSchema),
+          '201': { ...ok(objSchema), description: 'Created' },
+          '401': UNAUTHORIZED,
+        },
+      },
+    ),
+    delete: op(
+      'delete',
+      'delete',
+      `${scope}${r.kind}`,
+      `delete ${article(r.kind)} ${r.kind}`,
+      gvk,
+      {
+        parameters: DELETE_PARAMS,
+        requestBody: { content: { '*/*': { schema: ref(META + 'DeleteOptions') } } },
+        responses: {
+          '200': ok(objSchema),
+          '202': { ...ok(objSchema), description: 'Accepted' },
+          '401': UNAUTHORIZED,
+        },
+      },
+    ),
   };
 
   if (r.namespaced) {
     paths[`${prefix}/${r.plural}`] = {
       parameters: [P.pretty],
-      get: op('list', 'list', `${r.kind}ForAllNamespaces`, `list or watch objects of kind ${r.kind} in all namespaces`, gvk, {
-        parameters: LIST_PARAMS,
-        responses: coll.get.responses,
-      }),
+      get: op(
+        'list',
+        'list',
+        `${r.kind}ForAllNamespaces`,
+        `list or watch objects of kind ${r.kind} in all namespaces`,
+        gvk,
+        {
+          parameters: LIST_PARAMS,
+          responses: coll.get.responses,
+        },
+      ),
     };
   }
 
   for (const name of r.subresources) {
     const sub = subresourceInfo(r, name);
-    paths[`${item}/${name}`] = { parameters: [P.name, ...scopeParams], ...subresourceOps(r, sub, op, scope) };
+    paths[`${item}/${name}`] = {
+      parameters: [P.name, ...scopeParams],
+      ...subresourceOps(r, sub, op, scope),
+    };
   }
   return paths;
 }
@@ -274,7 +406,12 @@ type OpFactory = (
   rest: Pick<Operation, 'parameters' | 'requestBody' | 'responses'>,
 ) => Operation;
 
-function subresourceOps(r: ResourceInfo, sub: SubresourceInfo, op: OpFactory, scope: string): PathItem {
+function subresourceOps(
+  r: ResourceInfo,
+  sub: SubresourceInfo,
+  op: OpFactory,
+  scope: string,
+): PathItem {
   const schema = ref(schemaName(sub.kind));
   const Sub = sub.name.charAt(0).toUpperCase() + sub.name.slice(1);
   const suffix = `${scope}${r.kind}${Sub}`;
@@ -282,8 +419,19 @@ function subresourceOps(r: ResourceInfo, sub: SubresourceInfo, op: OpFactory, sc
   const item: PathItem = {};
   if (sub.name === 'log') {
     item.get = op('read', 'get', suffix, `read log of the specified ${r.kind}`, sub.kind, {
-      parameters: [P.container, P.follow, P.limitBytes, P.previous, P.sinceSeconds, P.tailLines, P.timestamps],
-      responses: { '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': UNAUTHORIZED },
+      parameters: [
+        P.container,
+        P.follow,
+        P.limitBytes,
+        P.previous,
+        P.sinceSeconds,
+        P.tailLines,
+        P.timestamps,
+      ],
+      responses: {
+        '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '401': UNAUTHORIZED,
+      },
     });
     return item;
   }
@@ -291,24 +439,38 @@ function subresourceOps(r: ResourceInfo, sub: SubresourceInfo, op: OpFactory, sc
     item.post = op('create', 'post', suffix, `create ${what}`, sub.kind, {
       parameters: WRITE_PARAMS,
       requestBody: { required: true, content: { '*/*': { schema } } },
-      responses: { '200': ok(schema), '201': { ...ok(schema), description: 'Created' }, '401': UNAUTHORIZED },
+      responses: {
+        '200': ok(schema),
+        '201': { ...ok(schema), description: 'Created' },
+        '401': UNAUTHORIZED,
+      },
     });
   }
   if (sub.verbs.includes('get')) {
-    item.get = op('read', 'get', suffix, `read ${what}`, sub.kind, { responses: { '200': ok(schema), '401': UNAUTHORIZED } });
+    item.get = op('read', 'get', suffix, `read ${what}`, sub.kind, {
+      responses: { '200': ok(schema), '401': UNAUTHORIZED },
+    });
   }
   if (sub.verbs.includes('update')) {
     item.put = op('replace', 'put', suffix, `replace ${what}`, sub.kind, {
       parameters: WRITE_PARAMS,
       requestBody: { required: true, content: { '*/*': { schema } } },
-      responses: { '200': ok(schema), '201': { ...ok(schema), description: 'Created' }, '401': UNAUTHORIZED },
+      responses: {
+        '200': ok(schema),
+        '201': { ...ok(schema), description: 'Created' },
+        '401': UNAUTHORIZED,
+      },
     });
   }
   if (sub.verbs.includes('patch')) {
     item.patch = op('patch', 'patch', suffix, `partially update ${what}`, sub.kind, {
       parameters: [...WRITE_PARAMS, P.force],
       requestBody: PATCH_BODY,
-      responses: { '200': ok(schema), '201': { ...ok(schema), description: 'Created' }, '401': UNAUTHORIZED },
+      responses: {
+        '200': ok(schema),
+        '201': { ...ok(schema), description: 'Created' },
+        '401': UNAUTHORIZED,
+      },
     });
   }
   return item;
@@ -324,7 +486,8 @@ export function refsIn(value: unknown, into = new Set<string>()): Set<string> {
     for (const v of value) refsIn(v, into);
   } else if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) {
-      if (k === '$ref' && typeof v === 'string' && v.startsWith(REF_PREFIX)) into.add(v.slice(REF_PREFIX.length));
+      if (k === '$ref' && typeof v === 'string' && v.startsWith(REF_PREFIX))
+        into.add(v.slice(REF_PREFIX.length));
       else refsIn(v, into);
     }
   }
@@ -346,7 +509,11 @@ function reachableSchemas(paths: Record<string, PathItem>): SchemaTable {
 }
 
 /** The document of one group version. */
-export function buildDocument(group: string, version: string, serverVersion: string): OpenApiDocument {
+export function buildDocument(
+  group: string,
+  version: string,
+  serverVersion: string,
+): OpenApiDocument {
   const paths: Record<string, PathItem> = {};
   for (const r of RESOURCES) {
     if (r.group === group && r.version === version) Object.assign(paths, resourcePaths(r));
@@ -358,7 +525,12 @@ export function buildDocument(group: string, version: string, serverVersion: str
     components: {
       schemas: reachableSchemas(paths),
       securitySchemes: {
-        BearerToken: { type: 'apiKey', description: 'Bearer Token authentication', name: 'authorization', in: 'header' },
+        BearerToken: {
+          type: 'apiKey',
+          description: 'Bearer Token authentication',
+          name: 'authorization',
+          in: 'header',
+        },
       },
     },
     security: [{ BearerToken: [] }],

@@ -47,16 +47,27 @@ export function registerOpenApi(app: FastifyInstance, opts: OpenApiOptions): voi
   }
 
   app.get('/openapi/v2', async (_req, reply) =>
-    sendStatus(reply, new ApiError('NotFound', 'the server could not find the requested resource', {})),
+    sendStatus(
+      reply,
+      new ApiError('NotFound', 'the server could not find the requested resource', {}),
+    ),
   );
 }
 
-async function serveDocument(req: FastifyRequest, reply: FastifyReply, doc: GroupVersionDocument): Promise<FastifyReply> {
+async function serveDocument(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  doc: GroupVersionDocument,
+): Promise<FastifyReply> {
   void reply.header('Vary', 'Accept');
   if (!parseAccept(req.headers.accept).some(admitsJson)) {
     return sendStatus(
       reply,
-      new ApiError('NotAcceptable', 'only the following media types are accepted: application/json', {}),
+      new ApiError(
+        'NotAcceptable',
+        'only the following media types are accepted: application/json',
+        {},
+      ),
     );
   }
   const etag = `"${doc.hash}"`;

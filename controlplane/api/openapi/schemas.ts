@@ -32,7 +32,8 @@ export function schemaPackage(group: string, version: string): string {
 }
 
 export function schemaName(gvk: GroupVersionKind): string {
-  if (gvk.group === '' && (gvk.kind === 'Status' || gvk.kind === 'DeleteOptions')) return META + gvk.kind;
+  if (gvk.group === '' && (gvk.kind === 'Status' || gvk.kind === 'DeleteOptions'))
+    return META + gvk.kind;
   return schemaPackage(gvk.group, gvk.version) + gvk.kind;
 }
 
@@ -60,7 +61,9 @@ function tag(table: SchemaTable, name: string, gvk: GroupVersionKind): void {
         };
   }
   const tags = s['x-kubernetes-group-version-kind'] ?? [];
-  if (!tags.some((t) => t.group === gvk.group && t.version === gvk.version && t.kind === gvk.kind)) {
+  if (
+    !tags.some((t) => t.group === gvk.group && t.version === gvk.version && t.kind === gvk.kind)
+  ) {
     s = { ...s, 'x-kubernetes-group-version-kind': [...tags, gvk] };
   }
   table[name] = s;
@@ -83,10 +86,18 @@ function buildSchemas(): Readonly<SchemaTable> {
   }
   tag(table, META + 'Status', { group: '', version: 'v1', kind: 'Status' });
   tag(table, 'io.k8s.api.core.v1.Binding', { group: '', version: 'v1', kind: 'Binding' });
-  tag(table, 'io.k8s.api.autoscaling.v1.Scale', { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+  tag(table, 'io.k8s.api.autoscaling.v1.Scale', {
+    group: 'autoscaling',
+    version: 'v1',
+    kind: 'Scale',
+  });
   // DeleteOptions is accepted in every group's delete requests, so it carries each group's GVK.
   for (const gv of groupVersions()) {
-    tag(table, META + 'DeleteOptions', { group: gv.group, version: gv.version, kind: 'DeleteOptions' });
+    tag(table, META + 'DeleteOptions', {
+      group: gv.group,
+      version: gv.version,
+      kind: 'DeleteOptions',
+    });
   }
   return table;
 }

@@ -5,7 +5,8 @@
 import type { ResourceInfo } from '../resources.js';
 import type { GroupVersionKind } from './schema-dsl.js';
 
-export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+export type Verb =
+  'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
 export type Subresource = ResourceInfo['subresources'][number];
 
@@ -16,13 +17,23 @@ export interface SubresourceInfo {
   kind: GroupVersionKind;
 }
 
-const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const ALL_VERBS: readonly Verb[] = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
 
 /** The verbs of a resource itself, in the sorted order kube-apiserver lists them. */
 export function resourceVerbs(r: ResourceInfo): Verb[] {
   // kube-apiserver does not serve deletecollection on namespaces: one request
   // should not be able to wipe out every namespace.
-  if (r.group === '' && r.plural === 'namespaces') return ALL_VERBS.filter((v) => v !== 'deletecollection');
+  if (r.group === '' && r.plural === 'namespaces')
+    return ALL_VERBS.filter((v) => v !== 'deletecollection');
   return [...ALL_VERBS];
 }
 
@@ -35,7 +46,11 @@ export function subresourceInfo(r: ResourceInfo, name: Subresource): Subresource
     case 'status':
       return { name, verbs: ['get', 'patch', 'update'], kind: kindOf(r) };
     case 'scale':
-      return { name, verbs: ['get', 'patch', 'update'], kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } };
+      return {
+        name,
+        verbs: ['get', 'patch', 'update'],
+        kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      };
     case 'binding':
       return { name, verbs: ['create'], kind: { group: '', version: 'v1', kind: 'Binding' } };
     case 'log':
