@@ -5,6 +5,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { startControlplane, printJoinToken, parseListen } from '../controlplane/cmd/controlplane.js';
 import { GIT_VERSION, SHOAL_VERSION } from '../controlplane/version.js';
+import { startAgent } from '../nodeagent/agent.js';
+import { defaultNodeName } from '../nodeagent/host.js';
+import { parseQuantity, quantityMilliValue, quantityValue } from '../nodeagent/pods/quantity.js';
 
 const DEFAULT_DATA_DIR = '/var/lib/shoal/controlplane';
 
@@ -14,6 +17,41 @@ function endpointsList(value: string): string[] {
     if (!/^https?:\/\/[^/]+$/.test(e)) throw new InvalidArgumentError(`"${e}" is not an etcd URL like http://127.0.0.1:2379`);
   }
   return list;
+}
+
+function keyValues(what: string) {
+  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const out = { ...previous };
+    for (const pair of value.split(',').filter(Boolean)) {
+      const [k, v] = pair.split('=');
+      if (!k || v === undefined) throw new InvalidArgumentError(`${what}: expected key=value, got "${pair}"`);
+      out[k.trim()] = v.trim();
+    }
+    return out;
+  };
+}
+
+/** --register-with-taints key=value:Effect,… as kubelet takes it. */
+function taintList(value: string): { key: string; value: string; effect: string }[] {
+  return value.split(',').filter(Boolean).map((t) => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t.trim());
+    if (!m) throw new InvalidArgumentError(`"${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
+    return { key: m[1]!, value: m[2] ?? '', effect: m[3]! };
+  });
+}
+
+/** --reserved cpu=500m,memory=1Gi */
+function reservedResources(value: string): { cpuMillis: number; memoryBytes: number } {
+  const kv = keyValues('--reserved')(value);
+  const out = { cpuMillis: 0, memoryBytes: 0 };
+  for (const [k, v] of Object.entries(kv)) {
+    const q = parseQuantity(v);
+    if (!q) throw new InvalidArgumentError(`--reserved: "${v}" is not a quantity`);
+    if (k === 'cpu') out.cpuMillis = Number(quantityMilliValue(q));
+    else if (k === 'memory') out.memoryBytes = Number(quantityValue(q));
+    else throw new InvalidArgumentError(`--reserved: unknown resource "${k}" (cpu, memory)`);
+  }
+  return out;
 }
 
 function listenAddress(value: string): string {
@@ -49,7 +87,7 @@ export function buildProgram(): Command {
     .option('--kubeconfig-out <file>', 'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)')
     .addHelpText('after', '\nExample:\n  shoal controlplane --data-dir /var/lib/shoal --listen 0.0.0.0:6443')
     .action(async (o: { dataDir: string; listen: string; advertiseAddress?: string; etcdEndpoints?: string[]; kubeconfigOut?: string; agentListen: string }) => {
-      const logger = pino({ name: 'shoal-controlplane' });
+      const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
       const running = await startControlplane({
         dataDir: o.dataDir,
         listen: o.listen,
@@ -60,18 +98,9 @@ export function buildProgram(): Command {
         ...(o.kubeconfigOut ? { kubeconfigPath: o.kubeconfigOut } : {}),
       });
       console.error(`shoal: control plane at ${running.url}; kubeconfig: ${running.kubeconfigPath}`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
-          logger.info('shutting down');
-          running.stop().then(resolve, (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            resolve();
-          });
-        };
-        process.on('SIGTERM', stop);
-        process.on('SIGINT', stop);
+      await waitForSignal(async () => {
+        logger.info('shutting down');
+        await running.stop();
       });
     });
   cp.command('token')
@@ -80,6 +109,56 @@ export function buildProgram(): Command {
     .action(async (o: { dataDir: string }) => {
       console.log(await printJoinToken(o.dataDir));
     });
+  program
+    .command('agent')
+    .description('run the node agent: join the cluster and run the pods bound to this node')
+    .requiredOption('--server <host:port>', 'the control plane agent gateway address', listenAddress)
+    .requiredOption('--token <token>', 'the join token (`shoal controlplane token` prints it)')
+    .option('--data-dir <dir>', 'certificates, images, pod state', '/var/lib/shoal/agent')
+    .option('--node-name <name>', 'the Node name (default: the hostname)')
+    .option('--node-labels <k=v,…>', 'extra labels for the Node', keyValues('--node-labels'))
+    .option('--register-with-taints <k=v:Effect,…>', 'taints the Node starts with', taintList)
+    .option('--reserved <cpu=…,memory=…>', 'held back from allocatable for the system', reservedResources)
+    .option('--pod-cidr <cidr>', 'pod addresses (default: the one the control plane assigns)')
+    .option('--node-ip <ip>', 'the address other hosts reach this one by')
+    .option('--insecure-registry <host:port...>', 'registries to reach over plain HTTP')
+    .addHelpText('after', '\nExample:\n  shoal agent --server 10.0.0.1:6444 --token K10…::… --node-name host-1')
+    .action(async (o: { server: string; token: string; dataDir: string; nodeName?: string; nodeLabels?: Record<string, string>; registerWithTaints?: { key: string; value: string; effect: string }[]; reserved?: { cpuMillis: number; memoryBytes: number }; podCidr?: string; nodeIp?: string; insecureRegistry?: string[] }) => {
+      const logger = pino({ name: 'shoal-agent', level: process.env.LOG_LEVEL ?? 'info' });
+      const agent = await startAgent({
+        server: o.server,
+        token: o.token,
+        dataDir: o.dataDir,
+        nodeName: o.nodeName ?? defaultNodeName(),
+        logger,
+        ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
+        ...(o.registerWithTaints ? { taints: o.registerWithTaints } : {}),
+        ...(o.reserved ? { reserved: o.reserved } : {}),
+        ...(o.podCidr ? { podCidr: o.podCidr } : {}),
+        ...(o.nodeIp ? { nodeIP: o.nodeIp } : {}),
+        ...(o.insecureRegistry ? { insecureRegistries: o.insecureRegistry } : {}),
+      });
+      await waitForSignal(async () => {
+        logger.info('shutting down; containers keep running');
+        await agent.stop();
+      });
+    });
   return program;
+}
+
+/** Resolves after SIGTERM or SIGINT, once `cleanup` has run. */
+async function waitForSignal(cleanup: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      cleanup().then(resolve, (err: unknown) => {
+        console.error(`shoal: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
 }
 

@@ -4,7 +4,7 @@
 // the server presents a certificate chain ending in that very CA.
 
 import { X509Certificate, createHash } from 'node:crypto';
-import { connect, type PeerCertificate } from 'node:tls';
+import { connect, type DetailedPeerCertificate } from 'node:tls';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
@@ -70,7 +70,7 @@ export const CHANNEL_OPTIONS = {
  */
 export async function discoverCa(server: string, expectedHash: string): Promise<string> {
   const [host, portText] = splitHostPort(server);
-  const chain = await new Promise<PeerCertificate>((resolve, reject) => {
+  const chain = await new Promise<DetailedPeerCertificate>((resolve, reject) => {
     const socket = connect({ host, port: Number(portText), rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: SERVER_NAME }, () => {
       const cert = socket.getPeerCertificate(true);
       socket.destroy();
@@ -79,8 +79,8 @@ export async function discoverCa(server: string, expectedHash: string): Promise<
     socket.setTimeout(10_000, () => socket.destroy(new JoinError(`no TLS answer from ${server}`)));
     socket.on('error', (err) => reject(new JoinError(`cannot reach ${server}: ${err.message}`)));
   });
-  const certs: PeerCertificate[] = [];
-  for (let c: PeerCertificate | undefined = chain; c && !certs.includes(c); c = c.issuerCertificate) certs.push(c);
+  const certs: DetailedPeerCertificate[] = [];
+  for (let c: DetailedPeerCertificate | undefined = chain; c && !certs.includes(c); c = c.issuerCertificate) certs.push(c);
   const ca = certs.find((c) => c.raw && createHash('sha256').update(c.raw).digest('hex') === expectedHash);
   if (!ca) throw new JoinError(`the server at ${server} does not present the cluster CA named in the join token`);
   const caCert = new X509Certificate(ca.raw);

@@ -54,6 +54,8 @@ export interface AgentGatewayOptions {
   registry: Registry;
   pki: ClusterPki;
   joinToken: string;
+  /** Nodes get /24s of this /16 as their pod CIDRs. */
+  clusterCidr?: string;
   logger?: Logger;
 }
 
@@ -226,7 +228,9 @@ export class AgentGateway {
     }
     let nodeObj: KubeObject;
     if (!existing) {
-      nodeObj = await this.opts.registry.create(NODES, undefined, desired, { fieldManager: 'shoal-agent' });
+      const podCIDR = await this.allocatePodCidr();
+      const withCidr = { ...desired, spec: { ...(isRecord(desired.spec) ? desired.spec : {}), ...(podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {}) } };
+      nodeObj = await this.opts.registry.create(NODES, undefined, withCidr, { fieldManager: 'shoal-agent' });
     } else {
       // Labels and taints the agent owns are merged; those set by users stay.
       const spec = isRecord(existing.spec) ? existing.spec : {};
@@ -260,6 +264,25 @@ export class AgentGateway {
     session.watch = await this.streamPods(session);
     this.log?.info({ node, running: reg.pods.length }, 'agent registered');
     return session;
+  }
+
+  /**
+   * The lowest /24 of the cluster CIDR no node holds. Two replicas registering
+   * two new nodes at the same instant could pick the same one; the node
+   * lifecycle work (issue 6) moves this into a controller with a claim key.
+   */
+  private async allocatePodCidr(): Promise<string | undefined> {
+    const [a, b] = (this.opts.clusterCidr ?? '10.244.0.0/16').split('.').map(Number);
+    const used = new Set<string>();
+    for (const n of (await this.opts.registry.list(NODES, undefined)).items) {
+      const cidr = isRecord(n.spec) ? n.spec.podCIDR : undefined;
+      if (typeof cidr === 'string') used.add(cidr);
+    }
+    for (let i = 0; i < 256; i++) {
+      const cidr = `${a}.${b}.${i}.0/24`;
+      if (!used.has(cidr)) return cidr;
+    }
+    return undefined;
   }
 
   /** Sends the full desired set, then every change to pods bound to the node, from one revision on. */
@@ -411,10 +434,12 @@ export class AgentGateway {
       privateKey: Buffer.from(pki.servingKeyPem),
     };
     const ca = { caCertificate: Buffer.from(pki.caCertPem) };
+    // grpc-js registers its server as a watcher only after adding these
+    // listeners, so an answer given synchronously would be lost.
     const provider: experimental.CertificateProvider = {
-      addCaCertificateListener: (l) => l(ca),
+      addCaCertificateListener: (l) => setImmediate(() => l(ca)),
       removeCaCertificateListener: () => undefined,
-      addIdentityCertificateListener: (l) => l(identity),
+      addIdentityCertificateListener: (l) => setImmediate(() => l(identity)),
       removeIdentityCertificateListener: () => undefined,
     };
     return experimental.createCertificateProviderServerCredentials(provider, provider, false);

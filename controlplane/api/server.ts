@@ -3,7 +3,7 @@
 // routes. build() does not listen, so tests can inject() requests; the
 // control plane command calls listen().
 
-import { fastify, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { ApiError } from './status.js';
@@ -45,11 +45,11 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     bodyLimit: MAX_BODY_BYTES,
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // One log line per request costs more than the request on the hot path; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Watches stay open for as long as the client wants.
     requestTimeout: 0,
     return503OnClosing: true,
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
   };
   if (opts.https) {
     serverOpts.https = {

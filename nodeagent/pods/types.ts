@@ -190,6 +190,7 @@ export interface Container {
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   tty?: boolean;
   stdin?: boolean;
+  securityContext?: Record<string, unknown>;
 }
 
 export interface PodSpec {
@@ -202,6 +203,8 @@ export interface PodSpec {
   hostNetwork?: boolean;
   readinessGates?: { conditionType: string }[];
   terminationGracePeriodSeconds?: number;
+  hostname?: string;
+  subdomain?: string;
 }
 
 export interface ContainerStateWaiting {

@@ -14,14 +14,16 @@ export interface TestControlplane extends RunningControlplane {
   etcd: TestEtcd;
 }
 
-export async function startTestControlplane(opts: { etcd?: TestEtcd } = {}): Promise<TestControlplane> {
+export async function startTestControlplane(
+  opts: { etcd?: TestEtcd; agentListen?: string } = {},
+): Promise<TestControlplane> {
   const etcd = opts.etcd ?? (await startEtcd());
   const dataDir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
   try {
     const running = await startControlplane({
       dataDir,
       listen: '127.0.0.1:0',
-      agentListen: '127.0.0.1:0',
+      agentListen: opts.agentListen ?? '127.0.0.1:0',
       etcdEndpoints: etcd.endpoints,
       logger: pino({ level: process.env.SHOAL_TEST_LOG ?? 'silent' }),
     });

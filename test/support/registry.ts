@@ -26,7 +26,7 @@ export interface RegistryCredentials {
 }
 
 export interface TestRegistry {
-  /** "127.0.0.1:<port>", as an image reference names it. */
+  /** "<address>:<port>" (127.0.0.1 unless asked otherwise), as an image reference names it. */
   host: string;
   /** The registry's filesystem storage root (docker/registry/v2/... lives below it). */
   storageDir: string;
@@ -36,7 +36,7 @@ export interface TestRegistry {
 }
 
 export async function startRegistry(
-  opts: { htpasswd?: RegistryCredentials } = {},
+  opts: { htpasswd?: RegistryCredentials; address?: string } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'shoal-registry-'));
   let child: ChildProcess | undefined;
@@ -47,7 +47,8 @@ export async function startRegistry(
   };
   try {
     const port = await freePort();
-    const host = `127.0.0.1:${port}`;
+    // Test hosts in network namespaces reach it on their bridge's address.
+    const host = `${opts.address ?? '127.0.0.1'}:${port}`;
     const storageDir = join(dir, 'data');
     const configPath = join(dir, 'config.yml');
     let auth = '';
