@@ -3,7 +3,11 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { startControlplane, printJoinToken, parseListen } from '../controlplane/cmd/controlplane.js';
+import {
+  startControlplane,
+  printJoinToken,
+  parseListen,
+} from '../controlplane/cmd/controlplane.js';
 import { GIT_VERSION, SHOAL_VERSION } from '../controlplane/version.js';
 import { startAgent } from '../nodeagent/agent.js';
 import { defaultNodeName } from '../nodeagent/host.js';
@@ -12,9 +16,13 @@ import { parseQuantity, quantityMilliValue, quantityValue } from '../nodeagent/p
 const DEFAULT_DATA_DIR = '/var/lib/shoal/controlplane';
 
 function endpointsList(value: string): string[] {
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const e of list) {
-    if (!/^https?:\/\/[^/]+$/.test(e)) throw new InvalidArgumentError(`"${e}" is not an etcd URL like http://127.0.0.1:2379`);
+    if (!/^https?:\/\/[^/]+$/.test(e))
+      throw new InvalidArgumentError(`"${e}" is not an etcd URL like http://127.0.0.1:2379`);
   }
   return list;
 }
@@ -24,7 +32,8 @@ function keyValues(what: string) {
     const out = { ...previous };
     for (const pair of value.split(',').filter(Boolean)) {
       const [k, v] = pair.split('=');
-      if (!k || v === undefined) throw new InvalidArgumentError(`${what}: expected key=value, got "${pair}"`);
+      if (!k || v === undefined)
+        throw new InvalidArgumentError(`${what}: expected key=value, got "${pair}"`);
       out[k.trim()] = v.trim();
     }
     return out;
@@ -33,11 +42,17 @@ function keyValues(what: string) {
 
 /** --register-with-taints key=value:Effect,… as kubelet takes it. */
 function taintList(value: string): { key: string; value: string; effect: string }[] {
-  return value.split(',').filter(Boolean).map((t) => {
-    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t.trim());
-    if (!m) throw new InvalidArgumentError(`"${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
-    return { key: m[1]!, value: m[2] ?? '', effect: m[3]! };
-  });
+  return value
+    .split(',')
+    .filter(Boolean)
+    .map((t) => {
+      const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t.trim());
+      if (!m)
+        throw new InvalidArgumentError(
+          `"${t}" is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`,
+        );
+      return { key: m[1]!, value: m[2] ?? '', effect: m[3]! };
+    });
 }
 
 /** --reserved cpu=500m,memory=1Gi */
@@ -79,30 +94,60 @@ export function buildProgram(): Command {
   const cp = program
     .command('controlplane')
     .description('run the control plane: API server over etcd')
-    .option('--data-dir <dir>', 'where the PKI, tokens, kubeconfig and embedded etcd live', DEFAULT_DATA_DIR)
+    .option(
+      '--data-dir <dir>',
+      'where the PKI, tokens, kubeconfig and embedded etcd live',
+      DEFAULT_DATA_DIR,
+    )
     .option('--listen <host:port>', 'API server address', listenAddress, '127.0.0.1:6443')
     .option('--advertise-address <host>', 'address written into the admin kubeconfig')
-    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs; without it a local etcd is started', endpointsList)
-    .option('--agent-listen <host:port>', 'agent gateway (gRPC) address', listenAddress, '127.0.0.1:6444')
-    .option('--kubeconfig-out <file>', 'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)')
-    .addHelpText('after', '\nExample:\n  shoal controlplane --data-dir /var/lib/shoal --listen 0.0.0.0:6443')
-    .action(async (o: { dataDir: string; listen: string; advertiseAddress?: string; etcdEndpoints?: string[]; kubeconfigOut?: string; agentListen: string }) => {
-      const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
-      const running = await startControlplane({
-        dataDir: o.dataDir,
-        listen: o.listen,
-        agentListen: o.agentListen,
-        logger,
-        ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
-        ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),
-        ...(o.kubeconfigOut ? { kubeconfigPath: o.kubeconfigOut } : {}),
-      });
-      console.error(`shoal: control plane at ${running.url}; kubeconfig: ${running.kubeconfigPath}`);
-      await waitForSignal(async () => {
-        logger.info('shutting down');
-        await running.stop();
-      });
-    });
+    .option(
+      '--etcd-endpoints <urls>',
+      'comma-separated etcd URLs; without it a local etcd is started',
+      endpointsList,
+    )
+    .option(
+      '--agent-listen <host:port>',
+      'agent gateway (gRPC) address',
+      listenAddress,
+      '127.0.0.1:6444',
+    )
+    .option(
+      '--kubeconfig-out <file>',
+      'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  shoal controlplane --data-dir /var/lib/shoal --listen 0.0.0.0:6443',
+    )
+    .action(
+      async (o: {
+        dataDir: string;
+        listen: string;
+        advertiseAddress?: string;
+        etcdEndpoints?: string[];
+        kubeconfigOut?: string;
+        agentListen: string;
+      }) => {
+        const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
+        const running = await startControlplane({
+          dataDir: o.dataDir,
+          listen: o.listen,
+          agentListen: o.agentListen,
+          logger,
+          ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
+          ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),
+          ...(o.kubeconfigOut ? { kubeconfigPath: o.kubeconfigOut } : {}),
+        });
+        console.error(
+          `shoal: control plane at ${running.url}; kubeconfig: ${running.kubeconfigPath}`,
+        );
+        await waitForSignal(async () => {
+          logger.info('shutting down');
+          await running.stop();
+        });
+      },
+    );
   cp.command('token')
     .description('print the join token agents use')
     .option('--data-dir <dir>', 'the control plane data directory', DEFAULT_DATA_DIR)
@@ -112,37 +157,61 @@ export function buildProgram(): Command {
   program
     .command('agent')
     .description('run the node agent: join the cluster and run the pods bound to this node')
-    .requiredOption('--server <host:port>', 'the control plane agent gateway address', listenAddress)
+    .requiredOption(
+      '--server <host:port>',
+      'the control plane agent gateway address',
+      listenAddress,
+    )
     .requiredOption('--token <token>', 'the join token (`shoal controlplane token` prints it)')
     .option('--data-dir <dir>', 'certificates, images, pod state', '/var/lib/shoal/agent')
     .option('--node-name <name>', 'the Node name (default: the hostname)')
     .option('--node-labels <k=v,…>', 'extra labels for the Node', keyValues('--node-labels'))
     .option('--register-with-taints <k=v:Effect,…>', 'taints the Node starts with', taintList)
-    .option('--reserved <cpu=…,memory=…>', 'held back from allocatable for the system', reservedResources)
+    .option(
+      '--reserved <cpu=…,memory=…>',
+      'held back from allocatable for the system',
+      reservedResources,
+    )
     .option('--pod-cidr <cidr>', 'pod addresses (default: the one the control plane assigns)')
     .option('--node-ip <ip>', 'the address other hosts reach this one by')
     .option('--insecure-registry <host:port...>', 'registries to reach over plain HTTP')
-    .addHelpText('after', '\nExample:\n  shoal agent --server 10.0.0.1:6444 --token K10…::… --node-name host-1')
-    .action(async (o: { server: string; token: string; dataDir: string; nodeName?: string; nodeLabels?: Record<string, string>; registerWithTaints?: { key: string; value: string; effect: string }[]; reserved?: { cpuMillis: number; memoryBytes: number }; podCidr?: string; nodeIp?: string; insecureRegistry?: string[] }) => {
-      const logger = pino({ name: 'shoal-agent', level: process.env.LOG_LEVEL ?? 'info' });
-      const agent = await startAgent({
-        server: o.server,
-        token: o.token,
-        dataDir: o.dataDir,
-        nodeName: o.nodeName ?? defaultNodeName(),
-        logger,
-        ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
-        ...(o.registerWithTaints ? { taints: o.registerWithTaints } : {}),
-        ...(o.reserved ? { reserved: o.reserved } : {}),
-        ...(o.podCidr ? { podCidr: o.podCidr } : {}),
-        ...(o.nodeIp ? { nodeIP: o.nodeIp } : {}),
-        ...(o.insecureRegistry ? { insecureRegistries: o.insecureRegistry } : {}),
-      });
-      await waitForSignal(async () => {
-        logger.info('shutting down; containers keep running');
-        await agent.stop();
-      });
-    });
+    .addHelpText(
+      'after',
+      '\nExample:\n  shoal agent --server 10.0.0.1:6444 --token K10…::… --node-name host-1',
+    )
+    .action(
+      async (o: {
+        server: string;
+        token: string;
+        dataDir: string;
+        nodeName?: string;
+        nodeLabels?: Record<string, string>;
+        registerWithTaints?: { key: string; value: string; effect: string }[];
+        reserved?: { cpuMillis: number; memoryBytes: number };
+        podCidr?: string;
+        nodeIp?: string;
+        insecureRegistry?: string[];
+      }) => {
+        const logger = pino({ name: 'shoal-agent', level: process.env.LOG_LEVEL ?? 'info' });
+        const agent = await startAgent({
+          server: o.server,
+          token: o.token,
+          dataDir: o.dataDir,
+          nodeName: o.nodeName ?? defaultNodeName(),
+          logger,
+          ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
+          ...(o.registerWithTaints ? { taints: o.registerWithTaints } : {}),
+          ...(o.reserved ? { reserved: o.reserved } : {}),
+          ...(o.podCidr ? { podCidr: o.podCidr } : {}),
+          ...(o.nodeIp ? { nodeIP: o.nodeIp } : {}),
+          ...(o.insecureRegistry ? { insecureRegistries: o.insecureRegistry } : {}),
+        });
+        await waitForSignal(async () => {
+          logger.info('shutting down; containers keep running');
+          await agent.stop();
+        });
+      },
+    );
   return program;
 }
 
@@ -153,7 +222,9 @@ async function waitForSignal(cleanup: () => Promise<void>): Promise<void> {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       cleanup().then(resolve, (err: unknown) => {
-        console.error(`shoal: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(
+          `shoal: shutdown failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
         resolve();
       });
     };
@@ -161,4 +232,3 @@ async function waitForSignal(cleanup: () => Promise<void>): Promise<void> {
     process.on('SIGINT', stop);
   });
 }
-

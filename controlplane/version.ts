@@ -7,7 +7,10 @@ function packageVersion(): string {
   // dist/controlplane/version.js and controlplane/version.ts both sit two levels below the root.
   for (const rel of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'shoal' && pkg.version) return pkg.version;
     } catch {
       // try the next location

@@ -80,13 +80,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   if (opts.podCidr) makeNetwork(opts.podCidr);
 
-  let connection: AgentConnection | undefined;
+  // The pod manager reports through the connection, which needs the pod manager to register.
+  const link: { connection?: AgentConnection } = {};
   const pods = new PodManager({
     nodeName: opts.nodeName,
     hostIP,
     podsDir: join(dataDir, 'pods'),
     cgroupParent: `/shoal-${opts.nodeName}`,
-    runc: new Runc({ root: join(dataDir, 'runc'), stateDir: join(dataDir, 'runc-monitor'), ...(log ? { logger: log } : {}) }),
+    runc: new Runc({
+      root: join(dataDir, 'runc'),
+      stateDir: join(dataDir, 'runc-monitor'),
+      ...(log ? { logger: log } : {}),
+    }),
     images: new ImagePuller({
       root: join(dataDir, 'images'),
       insecureRegistries: opts.insecureRegistries ?? [],
@@ -96,10 +101,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     backoff: new RestartBackoff(),
     ...(log ? { logger: log.child({ component: 'pods' }) } : {}),
     report: (pod, status) => {
-      connection?.send({ pod_status: { ...pod, status_json: JSON.stringify(status) } });
+      link.connection?.send({ pod_status: { ...pod, status_json: JSON.stringify(status) } });
     },
     terminated: (pod) => {
-      connection?.send({ pod_terminated: pod });
+      link.connection?.send({ pod_terminated: pod });
     },
   });
   await pods.restore();
@@ -107,7 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const total = capacity();
   const reserved = opts.reserved ?? { cpuMillis: 0, memoryBytes: 0 };
   const info = await nodeInfo();
-  connection = new AgentConnection({
+  const connection = new AgentConnection({
     server: opts.server,
     credentials,
     heartbeatMs: opts.heartbeatMs ?? 5000,
@@ -122,7 +127,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           ...opts.nodeLabels,
         },
         taints: opts.taints ?? [],
-        capacity: { cpu_millis: total.cpuMillis, memory_bytes: total.memoryBytes, pods: total.pods },
+        capacity: {
+          cpu_millis: total.cpuMillis,
+          memory_bytes: total.memoryBytes,
+          pods: total.pods,
+        },
         allocatable: {
           cpu_millis: Math.max(0, total.cpuMillis - reserved.cpuMillis),
           memory_bytes: Math.max(0, total.memoryBytes - reserved.memoryBytes),
@@ -143,20 +152,21 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       onUpsert: (p) => pods.upsert(parsePod(p)),
       onDelete: (p) => pods.delete(JSON.parse(p.pod_json) as KubeObject),
       onLogRequest: (req) => {
-        serveLogs(req, pods, () => connection!.openLogStream()).catch((err: unknown) =>
+        serveLogs(req, pods, () => connection.openLogStream()).catch((err: unknown) =>
           log?.warn({ err }, 'serving logs failed'),
         );
       },
     },
   });
+  link.connection = connection;
   pods.start();
   connection.start();
   return {
     nodeName: opts.nodeName,
     pods,
-    connected: () => connection?.connected ?? false,
+    connected: () => connection.connected,
     stop: async () => {
-      await connection?.stop();
+      await connection.stop();
       await pods.stop();
     },
   };

@@ -99,7 +99,10 @@ export class AgentConnection {
       this.registered = false;
       if (this.stream === stream) this.stream = undefined;
       if (this.stopped) return;
-      this.opts.logger?.warn({ reason: String(reason), retryMs: this.backoff }, 'disconnected from the control plane');
+      this.opts.logger?.warn(
+        { reason: String(reason), retryMs: this.backoff },
+        'disconnected from the control plane',
+      );
       this.retry = setTimeout(() => this.dial(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
     };

@@ -25,17 +25,29 @@ export function capacity(): { cpuMillis: number; memoryBytes: number; pods: numb
   return { cpuMillis: cpus().length * 1000, memoryBytes: totalmem(), pods: MAX_PODS };
 }
 
-const GOARCH: Partial<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
+const GOARCH: Partial<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+};
 
 export function goArch(): string {
   return GOARCH[arch()] ?? arch();
 }
 
 export async function nodeInfo(): Promise<NodeInfo> {
-  const read = (p: string): Promise<string> => readFile(p, 'utf8').then((s) => s.trim(), () => '');
+  const read = (p: string): Promise<string> =>
+    readFile(p, 'utf8').then(
+      (s) => s.trim(),
+      () => '',
+    );
   const osRelease = await read('/etc/os-release');
   const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] ?? 'Linux';
-  const runc = await run('runc', ['--version']).then((r) => /runc version (\S+)/.exec(r.stdout)?.[1] ?? 'unknown', () => 'unknown');
+  const runc = await run('runc', ['--version']).then(
+    (r) => /runc version (\S+)/.exec(r.stdout)?.[1] ?? 'unknown',
+    () => 'unknown',
+  );
   return {
     os: 'linux',
     architecture: goArch(),

@@ -42,12 +42,19 @@ async function readIfPresent(path: string): Promise<string | undefined> {
 
 export async function loadNodeCredentials(dataDir: string): Promise<NodeCredentials | undefined> {
   const p = paths(dataDir);
-  const [certPem, keyPem, caPem] = await Promise.all([readIfPresent(p.cert), readIfPresent(p.key), readIfPresent(p.ca)]);
+  const [certPem, keyPem, caPem] = await Promise.all([
+    readIfPresent(p.cert),
+    readIfPresent(p.key),
+    readIfPresent(p.ca),
+  ]);
   return certPem && keyPem && caPem ? { certPem, keyPem, caPem } : undefined;
 }
 
 /** gRPC credentials for a server verified against the cluster CA, optionally with our node certificate. */
-export function channelCredentials(caPem: string, node?: { certPem: string; keyPem: string }): ChannelCredentials {
+export function channelCredentials(
+  caPem: string,
+  node?: { certPem: string; keyPem: string },
+): ChannelCredentials {
   return credentials.createSsl(
     Buffer.from(caPem),
     node ? Buffer.from(node.keyPem) : null,
@@ -71,22 +78,43 @@ export const CHANNEL_OPTIONS = {
 export async function discoverCa(server: string, expectedHash: string): Promise<string> {
   const [host, portText] = splitHostPort(server);
   const chain = await new Promise<DetailedPeerCertificate>((resolve, reject) => {
-    const socket = connect({ host, port: Number(portText), rejectUnauthorized: false, ALPNProtocols: ['h2'], servername: SERVER_NAME }, () => {
-      const cert = socket.getPeerCertificate(true);
-      socket.destroy();
-      resolve(cert);
-    });
+    const socket = connect(
+      {
+        host,
+        port: Number(portText),
+        rejectUnauthorized: false,
+        ALPNProtocols: ['h2'],
+        servername: SERVER_NAME,
+      },
+      () => {
+        const cert = socket.getPeerCertificate(true);
+        socket.destroy();
+        resolve(cert);
+      },
+    );
     socket.setTimeout(10_000, () => socket.destroy(new JoinError(`no TLS answer from ${server}`)));
     socket.on('error', (err) => reject(new JoinError(`cannot reach ${server}: ${err.message}`)));
   });
   const certs: DetailedPeerCertificate[] = [];
-  for (let c: DetailedPeerCertificate | undefined = chain; c && !certs.includes(c); c = c.issuerCertificate) certs.push(c);
-  const ca = certs.find((c) => c.raw && createHash('sha256').update(c.raw).digest('hex') === expectedHash);
-  if (!ca) throw new JoinError(`the server at ${server} does not present the cluster CA named in the join token`);
+  for (
+    let c: DetailedPeerCertificate | undefined = chain;
+    c && !certs.includes(c);
+    c = c.issuerCertificate
+  )
+    certs.push(c);
+  const ca = certs.find(
+    (c) => c.raw && createHash('sha256').update(c.raw).digest('hex') === expectedHash,
+  );
+  if (!ca)
+    throw new JoinError(
+      `the server at ${server} does not present the cluster CA named in the join token`,
+    );
   const caCert = new X509Certificate(ca.raw);
   const leaf = new X509Certificate(chain.raw);
   if (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey)) {
-    throw new JoinError(`the server at ${server} presents a certificate not issued by the cluster CA`);
+    throw new JoinError(
+      `the server at ${server} presents a certificate not issued by the cluster CA`,
+    );
   }
   return caCert.toString();
 }
@@ -108,7 +136,9 @@ export async function ensureNodeCredentials(opts: {
   let caPem = opts.caPem;
   if (!caPem) {
     if (!token.caHash) {
-      throw new JoinError('the join token has no CA hash: use the whole token `shoal controlplane token` prints');
+      throw new JoinError(
+        'the join token has no CA hash: use the whole token `shoal controlplane token` prints',
+      );
     }
     caPem = await discoverCa(opts.server, token.caHash);
   }
@@ -121,7 +151,8 @@ export async function ensureNodeCredentials(opts: {
       client.Join(
         { token: opts.token, node_name: opts.nodeName, csr_pem: csr.csrPem },
         { deadline: Date.now() + 15_000 },
-        (err, out) => (err || !out ? reject(new JoinError(err?.details || 'join failed')) : resolve(out)),
+        (err, out) =>
+          err || !out ? reject(new JoinError(err?.details || 'join failed')) : resolve(out),
       );
     });
   } finally {

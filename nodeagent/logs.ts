@@ -64,7 +64,8 @@ export async function serveLogs(
     if (limit > 0 && out.length > limit) out = out.subarray(0, limit);
     // The first message names the request even when the log is empty.
     stream.write({ request_id: id, data: Buffer.alloc(0) });
-    for (let i = 0; i < out.length; i += CHUNK) stream.write({ request_id: id, data: out.subarray(i, i + CHUNK) });
+    for (let i = 0; i < out.length; i += CHUNK)
+      stream.write({ request_id: id, data: out.subarray(i, i + CHUNK) });
     let offset = size;
     while (req.follow && !closed && !req.previous) {
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));

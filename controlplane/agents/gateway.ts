@@ -94,7 +94,9 @@ export class AgentGateway {
   /** Binds host:port (port 0 picks one) and returns the port. */
   async listen(address: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, this.credentials(), (err, port) => (err ? reject(err) : resolve(port)));
+      this.server.bindAsync(address, this.credentials(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
     });
   }
 
@@ -138,11 +140,17 @@ export class AgentGateway {
 
   // ---- Join ----
 
-  private join(call: ServerUnaryCall<JoinRequest__Output, JoinResponse>, done: sendUnaryData<JoinResponse>): void {
+  private join(
+    call: ServerUnaryCall<JoinRequest__Output, JoinResponse>,
+    done: sendUnaryData<JoinResponse>,
+  ): void {
     const { token, node_name: node, csr_pem: csr } = call.request;
     if (!sameSecret(parseJoinToken(token).secret, this.opts.joinToken)) {
       this.log?.warn({ node }, 'join refused: wrong token');
-      done({ code: GrpcStatus.UNAUTHENTICATED, details: 'join refused: the join token is not valid' });
+      done({
+        code: GrpcStatus.UNAUTHENTICATED,
+        details: 'join refused: the join token is not valid',
+      });
       return;
     }
     this.opts.pki.signNodeCsr(csr, node).then(
@@ -151,7 +159,10 @@ export class AgentGateway {
         done(null, { certificate_pem, ca_pem: this.opts.pki.caCertPem });
       },
       (err: unknown) =>
-        done({ code: GrpcStatus.INVALID_ARGUMENT, details: `join refused: ${(err as Error).message}` }),
+        done({
+          code: GrpcStatus.INVALID_ARGUMENT,
+          details: `join refused: ${(err as Error).message}`,
+        }),
     );
   }
 
@@ -160,7 +171,11 @@ export class AgentGateway {
   private connect(call: ConnectCall): void {
     const node = this.peerNode(call);
     if (!node) {
-      call.destroy(Object.assign(new Error('a node certificate from Join is required'), { code: GrpcStatus.UNAUTHENTICATED }));
+      call.destroy(
+        Object.assign(new Error('a node certificate from Join is required'), {
+          code: GrpcStatus.UNAUTHENTICATED,
+        }),
+      );
       return;
     }
     let session: Session | undefined;
@@ -209,9 +224,16 @@ export class AgentGateway {
     }
   }
 
-  private async register(node: string, call: ConnectCall, reg: Register__Output): Promise<Session | undefined> {
+  private async register(
+    node: string,
+    call: ConnectCall,
+    reg: Register__Output,
+  ): Promise<Session | undefined> {
     if (reg.node_name !== node) {
-      this.log?.warn({ node, claimed: reg.node_name }, 'register refused: node name differs from certificate');
+      this.log?.warn(
+        { node, claimed: reg.node_name },
+        'register refused: node name differs from certificate',
+      );
       call.destroy(
         Object.assign(new Error(`this certificate is for node "${node}", not "${reg.node_name}"`), {
           code: GrpcStatus.PERMISSION_DENIED,
@@ -229,8 +251,16 @@ export class AgentGateway {
     let nodeObj: KubeObject;
     if (!existing) {
       const podCIDR = await this.allocatePodCidr();
-      const withCidr = { ...desired, spec: { ...(isRecord(desired.spec) ? desired.spec : {}), ...(podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {}) } };
-      nodeObj = await this.opts.registry.create(NODES, undefined, withCidr, { fieldManager: 'shoal-agent' });
+      const withCidr = {
+        ...desired,
+        spec: {
+          ...(isRecord(desired.spec) ? desired.spec : {}),
+          ...(podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {}),
+        },
+      };
+      nodeObj = await this.opts.registry.create(NODES, undefined, withCidr, {
+        fieldManager: 'shoal-agent',
+      });
     } else {
       // Labels and taints the agent owns are merged; those set by users stay.
       const spec = isRecord(existing.spec) ? existing.spec : {};
@@ -240,14 +270,23 @@ export class AgentGateway {
           ...existing.metadata,
           labels: { ...existing.metadata.labels, ...desired.metadata.labels },
         },
-        spec: { ...spec, ...(isRecord(desired.spec) && desired.spec.taints ? { taints: desired.spec.taints } : {}) },
+        spec: {
+          ...spec,
+          ...(isRecord(desired.spec) && desired.spec.taints ? { taints: desired.spec.taints } : {}),
+        },
       };
-      await this.opts.registry.update(NODES, undefined, node, merged, { fieldManager: 'shoal-agent' });
+      await this.opts.registry.update(NODES, undefined, node, merged, {
+        fieldManager: 'shoal-agent',
+      });
       nodeObj = await this.opts.registry.update(
         NODES,
         undefined,
         node,
-        { ...existing, metadata: { ...existing.metadata, resourceVersion: undefined }, status: desired.status },
+        {
+          ...existing,
+          metadata: { ...existing.metadata, resourceVersion: undefined },
+          status: desired.status,
+        },
         { fieldManager: 'shoal-agent', subresource: 'status' },
       );
     }
@@ -257,10 +296,20 @@ export class AgentGateway {
       await previous.watch?.close();
       previous.call.end();
     }
-    const session: Session = { node, call, lastHeartbeatWrite: Date.now(), sending: Promise.resolve() };
+    const session: Session = {
+      node,
+      call,
+      lastHeartbeatWrite: Date.now(),
+      sending: Promise.resolve(),
+    };
     this.sessions.set(node, session);
     const nodeSpec = isRecord(nodeObj.spec) ? nodeObj.spec : {};
-    call.write({ registered: { node_name: node, pod_cidr: typeof nodeSpec.podCIDR === 'string' ? nodeSpec.podCIDR : '' } });
+    call.write({
+      registered: {
+        node_name: node,
+        pod_cidr: typeof nodeSpec.podCIDR === 'string' ? nodeSpec.podCIDR : '',
+      },
+    });
     session.watch = await this.streamPods(session);
     this.log?.info({ node, running: reg.pods.length }, 'agent registered');
     return session;
@@ -299,11 +348,17 @@ export class AgentGateway {
         onEvent: (ev) => {
           session.sending = session.sending
             .then(async () => {
-              const pod = ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
-              session.call.write({ change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod } });
+              const pod =
+                ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
+              session.call.write({
+                change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod },
+              });
             })
             .catch((err: unknown) => {
-              this.log?.error({ err, node: session.node }, 'sending a pod change failed; closing the stream');
+              this.log?.error(
+                { err, node: session.node },
+                'sending a pod change failed; closing the stream',
+              );
               session.call.end();
             });
         },
@@ -345,14 +400,25 @@ export class AgentGateway {
     if (now - session.lastHeartbeatWrite < HEARTBEAT_WRITE_MS) return;
     session.lastHeartbeatWrite = now;
     const node = await this.opts.registry.get(NODES, undefined, session.node);
-    await this.opts.registry.update(NODES, undefined, session.node, withHeartbeat(node, new Date(now)), {
-      fieldManager: 'shoal-agent',
-      subresource: 'status',
-    });
+    await this.opts.registry.update(
+      NODES,
+      undefined,
+      session.node,
+      withHeartbeat(node, new Date(now)),
+      {
+        fieldManager: 'shoal-agent',
+        subresource: 'status',
+      },
+    );
   }
 
   /** The pod must exist with that uid and be bound to this node; anything else is refused and logged. */
-  private async boundPod(node: string, namespace: string, name: string, uid: string): Promise<KubeObject | undefined> {
+  private async boundPod(
+    node: string,
+    namespace: string,
+    name: string,
+    uid: string,
+  ): Promise<KubeObject | undefined> {
     let pod: KubeObject;
     try {
       pod = await this.opts.registry.get(PODS, namespace, name);
@@ -362,13 +428,22 @@ export class AgentGateway {
     }
     const spec = isRecord(pod.spec) ? pod.spec : {};
     if (pod.metadata.uid !== uid || spec.nodeName !== node) {
-      this.log?.warn({ node, pod: `${namespace}/${name}`, boundTo: spec.nodeName }, 'refused a report for a pod not bound to this node');
+      this.log?.warn(
+        { node, pod: `${namespace}/${name}`, boundTo: spec.nodeName },
+        'refused a report for a pod not bound to this node',
+      );
       return undefined;
     }
     return pod;
   }
 
-  private async writePodStatus(node: string, namespace: string, name: string, uid: string, statusJson: string): Promise<void> {
+  private async writePodStatus(
+    node: string,
+    namespace: string,
+    name: string,
+    uid: string,
+    statusJson: string,
+  ): Promise<void> {
     const pod = await this.boundPod(node, namespace, name, uid);
     if (!pod) return;
     let status: unknown;
@@ -378,17 +453,31 @@ export class AgentGateway {
       this.log?.warn({ node, pod: name }, 'refused malformed pod status');
       return;
     }
-    await this.opts.registry.update(PODS, namespace, name, { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status }, {
-      fieldManager: 'shoal-agent',
-      subresource: 'status',
-    });
+    await this.opts.registry.update(
+      PODS,
+      namespace,
+      name,
+      { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status },
+      {
+        fieldManager: 'shoal-agent',
+        subresource: 'status',
+      },
+    );
   }
 
-  private async confirmTermination(node: string, namespace: string, name: string, uid: string): Promise<void> {
+  private async confirmTermination(
+    node: string,
+    namespace: string,
+    name: string,
+    uid: string,
+  ): Promise<void> {
     const pod = await this.boundPod(node, namespace, name, uid);
     if (!pod) return;
     try {
-      await this.opts.registry.delete(PODS, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } });
+      await this.opts.registry.delete(PODS, namespace, name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid },
+      });
     } catch (err) {
       if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
     }
@@ -396,7 +485,10 @@ export class AgentGateway {
 
   // ---- Logs ----
 
-  private receiveLogs(call: ServerReadableStream<LogChunk__Output, LogAck>, done: sendUnaryData<LogAck>): void {
+  private receiveLogs(
+    call: ServerReadableStream<LogChunk__Output, LogAck>,
+    done: sendUnaryData<LogAck>,
+  ): void {
     if (!this.peerNode(call)) {
       done({ code: GrpcStatus.UNAUTHENTICATED, details: 'a node certificate is required' });
       return;
@@ -445,7 +537,9 @@ export class AgentGateway {
     return experimental.createCertificateProviderServerCredentials(provider, provider, false);
   }
 
-  private peerNode(call: { getAuthContext(): { sslPeerCertificate?: { raw?: Buffer } } | null }): string | undefined {
+  private peerNode(call: {
+    getAuthContext(): { sslPeerCertificate?: { raw?: Buffer } } | null;
+  }): string | undefined {
     const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
     if (!raw) return undefined;
     const verdict = this.opts.pki.verifyClientCert(raw);

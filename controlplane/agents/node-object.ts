@@ -41,7 +41,10 @@ export function nodeFromRegister(reg: Register__Output, now: Date): KubeObject {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: reg.node_name, labels: { ...reg.labels } },
-    spec: reg.taints.length > 0 ? { taints: reg.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) } : {},
+    spec:
+      reg.taints.length > 0
+        ? { taints: reg.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) }
+        : {},
     status: {
       capacity: quantities(reg.capacity),
       allocatable: quantities(reg.allocatable),
@@ -69,7 +72,10 @@ export function withHeartbeat(node: KubeObject, now: Date): KubeObject {
   const status = isRecord(node.status) ? node.status : {};
   const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isRecord) : [];
   const ready = conditions.find((c) => c.type === 'Ready');
-  const since = ready?.status === 'True' && typeof ready.lastTransitionTime === 'string' ? ready.lastTransitionTime : undefined;
+  const since =
+    ready?.status === 'True' && typeof ready.lastTransitionTime === 'string'
+      ? ready.lastTransitionTime
+      : undefined;
   const others = conditions.filter((c) => c.type !== 'Ready');
   return {
     ...node,

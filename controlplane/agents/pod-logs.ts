@@ -14,7 +14,8 @@ function intParam(q: Record<string, string | undefined>, name: string, fallback:
   const v = q[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ApiError('BadRequest', `${name}: must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ApiError('BadRequest', `${name}: must be a non-negative integer`);
   return n;
 }
 

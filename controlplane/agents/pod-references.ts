@@ -12,7 +12,8 @@ export interface PodReferences {
 export function podReferences(pod: KubeObject): PodReferences {
   const refs: PodReferences = { configMaps: new Set(), secrets: new Set(), pullSecrets: new Set() };
   const spec = isRecord(pod.spec) ? pod.spec : {};
-  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
+  const list = (v: unknown): Record<string, unknown>[] =>
+    Array.isArray(v) ? v.filter(isRecord) : [];
   const name = (v: unknown, field = 'name'): string | undefined =>
     isRecord(v) && typeof v[field] === 'string' ? v[field] : undefined;
   const add = (set: Set<string>, n: string | undefined): void => {

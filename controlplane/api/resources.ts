@@ -55,7 +55,11 @@ export function apiVersionOf(r: ResourceInfo): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
 }
 
-export function findResource(group: string, version: string, plural: string): ResourceInfo | undefined {
+export function findResource(
+  group: string,
+  version: string,
+  plural: string,
+): ResourceInfo | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 

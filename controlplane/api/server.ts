@@ -3,7 +3,13 @@
 // routes. build() does not listen, so tests can inject() requests; the
 // control plane command calls listen().
 
-import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  fastify,
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { ApiError } from './status.js';
@@ -16,7 +22,10 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface Authenticator {
   /** Returns the user name, or undefined when the request carries no valid credentials. */
-  authenticate(headers: Record<string, string | string[] | undefined>, peerCertificate?: Buffer): string | undefined;
+  authenticate(
+    headers: Record<string, string | string[] | undefined>,
+    peerCertificate?: Buffer,
+  ): string | undefined;
 }
 
 export interface ApiServerOptions {
@@ -66,7 +75,13 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     try {
       done(null, body === '' ? undefined : JSON.parse(body as string));
     } catch (err) {
-      done(new ApiError('BadRequest', `the body of the request could not be decoded as JSON: ${(err as Error).message}`), undefined);
+      done(
+        new ApiError(
+          'BadRequest',
+          `the body of the request could not be decoded as JSON: ${(err as Error).message}`,
+        ),
+        undefined,
+      );
     }
   });
   app.addContentTypeParser(
@@ -76,7 +91,13 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
       try {
         done(null, parseYaml(body as string, { maxAliasCount: 100 }));
       } catch (err) {
-        done(new ApiError('BadRequest', `the body of the request could not be decoded as YAML: ${(err as Error).message}`), undefined);
+        done(
+          new ApiError(
+            'BadRequest',
+            `the body of the request could not be decoded as YAML: ${(err as Error).message}`,
+          ),
+          undefined,
+        );
       }
     },
   );
@@ -96,8 +117,14 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     app.addHook('onRequest', async (req) => {
       const path = req.url.split('?')[0] ?? '';
       if (PUBLIC_PATHS.has(path)) return;
-      const socket = req.raw.socket as { getPeerCertificate?: () => { raw?: Buffer }; authorized?: boolean };
-      const peer = socket.authorized && socket.getPeerCertificate ? socket.getPeerCertificate().raw : undefined;
+      const socket = req.raw.socket as {
+        getPeerCertificate?: () => { raw?: Buffer };
+        authorized?: boolean;
+      };
+      const peer =
+        socket.authorized && socket.getPeerCertificate
+          ? socket.getPeerCertificate().raw
+          : undefined;
       const user = authn.authenticate(req.headers, peer);
       if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     });
@@ -108,7 +135,8 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   app.get('/livez', health);
   app.get('/readyz', async (_req, reply) => {
     const problem = await opts.ready?.();
-    if (problem) return reply.code(503).type('text/plain').send(`[-]${problem}\nreadyz check failed\n`);
+    if (problem)
+      return reply.code(503).type('text/plain').send(`[-]${problem}\nreadyz check failed\n`);
     return 'ok';
   });
 
@@ -130,12 +158,17 @@ function toApiError(err: FastifyError | ApiError): ApiError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       // Notably application/vnd.kubernetes.protobuf, which kubectl's typed
       // commands (create configmap, run, expose) send: Shoal speaks JSON only.
-      return new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${JSON_TYPES.join(', ')}, application/yaml, application/apply-patch+yaml`);
+      return new ApiError(
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${JSON_TYPES.join(', ')}, application/yaml, application/apply-patch+yaml`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ApiError('BadRequest', 'the body of the request was empty');
   }
   if (err.statusCode === 400) return new ApiError('BadRequest', err.message);
   if (err.statusCode === 404) return new ApiError('NotFound', err.message);
   if (err.statusCode === 405) return new ApiError('MethodNotAllowed', err.message);
-  return new ApiError('InternalError', `Internal error occurred: ${err.message}`, undefined, { cause: err });
+  return new ApiError('InternalError', `Internal error occurred: ${err.message}`, undefined, {
+    cause: err,
+  });
 }

@@ -112,7 +112,13 @@ export function conflict(resource: string, group: string, name: string, why: str
 /** One field problem, as validation reports it: `spec.containers[0].image: Required value`. */
 export interface FieldError {
   field: string;
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate' | 'FieldValueForbidden' | 'FieldValueTooLong';
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong';
   detail: string;
 }
 

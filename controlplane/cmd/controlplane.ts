@@ -72,8 +72,11 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
   const stopAll: (() => Promise<void>)[] = [];
   try {
     await store.currentRevision();
-    const advertise = opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    const pki = await loadOrCreateClusterPki(dataDir, { hosts: [advertise, host].filter((h) => h !== '0.0.0.0' && h !== '::') });
+    const advertise =
+      opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    const pki = await loadOrCreateClusterPki(dataDir, {
+      hosts: [advertise, host].filter((h) => h !== '0.0.0.0' && h !== '::'),
+    });
     const tokens = await loadOrCreateTokens(dataDir);
     const registry = new Registry(store);
     await registry.ensureSystemNamespaces();
@@ -103,7 +106,10 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       },
     });
     // Idempotent, so every replica may run it; the elected controllers come with the scheduler.
-    const namespaces = new NamespaceController(registry, log.child({ component: 'namespace-controller' }));
+    const namespaces = new NamespaceController(
+      registry,
+      log.child({ component: 'namespace-controller' }),
+    );
     await namespaces.start();
     stopAll.push(() => namespaces.stop());
     await app.listen({ host, port });
@@ -112,8 +118,15 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     const hostForUrl = advertise.includes(':') ? `[${advertise}]` : advertise;
     const url = `https://${hostForUrl}:${boundPort}`;
     const kubeconfigPath = opts.kubeconfigPath ?? join(dataDir, 'admin.kubeconfig');
-    await writeAdminKubeconfig(kubeconfigPath, { server: url, caCertPem: pki.caCertPem, token: tokens.adminToken });
-    log.info({ url, agents: agentPort, kubeconfig: kubeconfigPath, etcd: endpoints }, 'control plane serving');
+    await writeAdminKubeconfig(kubeconfigPath, {
+      server: url,
+      caCertPem: pki.caCertPem,
+      token: tokens.adminToken,
+    });
+    log.info(
+      { url, agents: agentPort, kubeconfig: kubeconfigPath, etcd: endpoints },
+      'control plane serving',
+    );
     return {
       url,
       agentAddress: `${agentListen.host === '0.0.0.0' ? advertise : agentListen.host}:${agentPort}`,

@@ -28,13 +28,18 @@ export class NamespaceController {
   ) {}
 
   async start(): Promise<void> {
-    this.watch = await this.registry.watch(NAMESPACES, undefined, {}, {
-      onEvent: () => this.kick(),
-      onError: (err) => {
-        this.log?.warn({ err }, 'namespace watch ended; resyncing');
-        void this.restartWatch();
+    this.watch = await this.registry.watch(
+      NAMESPACES,
+      undefined,
+      {},
+      {
+        onEvent: () => this.kick(),
+        onError: (err) => {
+          this.log?.warn({ err }, 'namespace watch ended; resyncing');
+          void this.restartWatch();
+        },
       },
-    });
+    );
     this.kick();
   }
 

@@ -50,15 +50,24 @@ describe('EtcdStore against a real etcd', () => {
   it('deletes with uid and resourceVersion preconditions', async () => {
     const obj = await store.create('/t/del/a', { ...cm('a'), metadata: { name: 'a', uid: 'u1' } });
     await expectStoreError(store.delete('/t/del/a', { uid: 'other' }), 'PreconditionFailed');
-    await expectStoreError(store.delete('/t/del/a', { resourceVersion: '1' }), 'PreconditionFailed');
-    const gone = await store.delete('/t/del/a', { uid: 'u1', resourceVersion: obj.metadata.resourceVersion! });
-    expect(Number(gone.metadata.resourceVersion)).toBeGreaterThan(Number(obj.metadata.resourceVersion));
+    await expectStoreError(
+      store.delete('/t/del/a', { resourceVersion: '1' }),
+      'PreconditionFailed',
+    );
+    const gone = await store.delete('/t/del/a', {
+      uid: 'u1',
+      resourceVersion: obj.metadata.resourceVersion!,
+    });
+    expect(Number(gone.metadata.resourceVersion)).toBeGreaterThan(
+      Number(obj.metadata.resourceVersion),
+    );
     expect(await store.get('/t/del/a')).toBeUndefined();
     await expectStoreError(store.delete('/t/del/a'), 'NotFound');
   });
 
   it('lists at one revision with limit/continue pages', async () => {
-    for (let i = 0; i < 25; i++) await store.create(`/t/list/${String(i).padStart(2, '0')}`, cm(`c${i}`));
+    for (let i = 0; i < 25; i++)
+      await store.create(`/t/list/${String(i).padStart(2, '0')}`, cm(`c${i}`));
     const first = await store.list('/t/list/', { limit: 10 });
     expect(first.items).toHaveLength(10);
     expect(first.remainingItemCount).toBe(15);
@@ -78,7 +87,10 @@ describe('EtcdStore against a real etcd', () => {
 
   it('filters before limiting, so pages hold only matches', async () => {
     for (let i = 0; i < 30; i++) {
-      await store.create(`/t/filter/${String(i).padStart(2, '0')}`, cm(`f${i}`, { even: String(i % 2 === 0) }));
+      await store.create(
+        `/t/filter/${String(i).padStart(2, '0')}`,
+        cm(`f${i}`, { even: String(i % 2 === 0) }),
+      );
     }
     const filter = (o: KubeObject): boolean => (o.data as Record<string, string>).even === 'true';
     const page = await store.list('/t/filter/', { limit: 4, filter });
@@ -110,12 +122,14 @@ describe('EtcdStore against a real etcd', () => {
     const base = await store.create('/t/race', cm('race'));
     const rv = Number(base.metadata.resourceVersion);
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, (_, i) => store.update('/t/race', cm('race', { i: String(i) }), rv)),
+      Array.from({ length: 50 }, (_, i) =>
+        store.update('/t/race', cm('race', { i: String(i) }), rv),
+      ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r) => r.status === 'rejected');
     expect(won).toHaveLength(1);
-    for (const r of lost) expect(((r as PromiseRejectedResult).reason as StoreError).type).toBe('Conflict');
+    for (const r of lost) expect((r.reason as StoreError).type).toBe('Conflict');
   });
 
   it('a watch from revision R sees every later change, in order, across 10,000 writes', async () => {
@@ -152,7 +166,8 @@ describe('EtcdStore against a real etcd', () => {
     await done;
     expect(failed).toBeUndefined();
     expect(seen).toHaveLength(total);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!.revision).toBeGreaterThan(seen[i - 1]!.revision);
+    for (let i = 1; i < seen.length; i++)
+      expect(seen[i]!.revision).toBeGreaterThan(seen[i - 1]!.revision);
     expect(seen.filter((e) => e.type === 'ADDED')).toHaveLength(500);
     expect(seen.filter((e) => e.type === 'DELETED')).toHaveLength(500);
     expect(seen[0]!.revision).toBe(start + 1);
@@ -164,9 +179,7 @@ describe('EtcdStore against a real etcd', () => {
     await store.create('/t/compact/b', cm('b'));
     await store.compact(await store.currentRevision());
     const err = await new Promise<Error>((resolve, reject) => {
-      store
-        .watch('/t/compact/', old, { onEvent: () => undefined, onError: resolve })
-        .catch(reject);
+      store.watch('/t/compact/', old, { onEvent: () => undefined, onError: resolve }).catch(reject);
     });
     expect(err).toBeInstanceOf(StoreError);
     expect((err as StoreError).type).toBe('Expired');

@@ -221,13 +221,23 @@ export class EtcdStore implements Store {
    * (the client sees "Watcher canceled: "), so ask: a read at that revision
    * fails with "compacted" exactly when history is gone.
    */
-  private async classifyWatchError(prefix: string, fromRevision: number | undefined, err: Error): Promise<StoreError> {
+  private async classifyWatchError(
+    prefix: string,
+    fromRevision: number | undefined,
+    err: Error,
+  ): Promise<StoreError> {
     if (fromRevision !== undefined && fromRevision > 0) {
       try {
-        await this.client.kv.range({ key: Buffer.from(prefix), revision: fromRevision + 1, keys_only: true });
+        await this.client.kv.range({
+          key: Buffer.from(prefix),
+          revision: fromRevision + 1,
+          keys_only: true,
+        });
       } catch (probe) {
         if (/compact/i.test(probe instanceof Error ? probe.message : String(probe))) {
-          return new StoreError('Expired', prefix, `too old resource version: ${fromRevision}`, { cause: err });
+          return new StoreError('Expired', prefix, `too old resource version: ${fromRevision}`, {
+            cause: err,
+          });
         }
       }
     }

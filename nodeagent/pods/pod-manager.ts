@@ -25,7 +25,11 @@ export interface PodManagerOptions extends Omit<WorkerContext, 'onStatus'> {
 }
 
 function identity(pod: KubeObject): PodIdentity {
-  return { namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' };
+  return {
+    namespace: pod.metadata.namespace ?? '',
+    name: pod.metadata.name ?? '',
+    uid: pod.metadata.uid ?? '',
+  };
 }
 
 export class PodManager {

@@ -25,11 +25,16 @@ import { mountRootfs, unmount } from '../runtime/overlay.js';
 import { prepareBundle, removeBundle } from '../runtime/bundle.js';
 import { removeCgroup } from '../runtime/cgroups.js';
 import type { ContainerSpec, ResourceQuantities } from '../runtime/types.js';
-import { computePodStatus, type ContainerRuntimeState, type RuntimeContainerState } from './status.js';
+import {
+  computePodStatus,
+  type ContainerRuntimeState,
+  type RuntimeContainerState,
+} from './status.js';
 import { resolveEnv } from './env.js';
 import { cleanupVolumes, mountsFor, prepareVolumes, type PreparedVolumes } from './volumes.js';
 import { ProbeWorker, runProbe } from './probes.js';
-import { RestartBackoff, crashLoopMessage } from './backoff.js';
+import type { RestartBackoff } from './backoff.js';
+import { crashLoopMessage } from './backoff.js';
 import { parseQuantity, quantityMilliValue, quantityValue } from './quantity.js';
 import { podSpec, type Container, type PodStatus } from './types.js';
 
@@ -121,7 +126,10 @@ export class PodWorker {
   private state: Checkpoint;
   private volumes: PreparedVolumes | undefined;
   private setUpError: string | undefined;
-  private readonly probes = new Map<string, { readiness?: ProbeWorker; liveness?: ProbeWorker; startup?: ProbeWorker }>();
+  private readonly probes = new Map<
+    string,
+    { readiness?: ProbeWorker; liveness?: ProbeWorker; startup?: ProbeWorker }
+  >();
   private readonly readiness = new Map<string, boolean>();
   private readonly started = new Map<string, boolean>();
   private syncing: Promise<void> | undefined;
@@ -176,7 +184,9 @@ export class PodWorker {
     const running = rec.id !== undefined;
     return {
       ...(running ? { current: file(rec.restartCount) } : {}),
-      ...(rec.restartCount > 0 || (running && rec.terminated) ? { previous: file(Math.max(0, rec.restartCount - (rec.terminated && !running ? 0 : 1))) } : {}),
+      ...(rec.restartCount > 0 || (running && rec.terminated)
+        ? { previous: file(Math.max(0, rec.restartCount - (rec.terminated && !running ? 0 : 1))) }
+        : {}),
     };
   }
 
@@ -221,9 +231,15 @@ export class PodWorker {
     const toRuntime = (c: Container): ContainerRuntimeState => {
       const rec = this.state.containers[c.name] ?? { restartCount: 0 };
       let state: RuntimeContainerState;
-      if (rec.id && !rec.terminated && rec.startedAt) state = { running: { startedAt: rec.startedAt } };
+      if (rec.id && !rec.terminated && rec.startedAt)
+        state = { running: { startedAt: rec.startedAt } };
       else if (rec.terminated && !rec.waiting) state = { terminated: rec.terminated };
-      else state = { waiting: rec.waiting ?? { reason: this.volumes ? 'ContainerCreating' : 'ContainerCreating' } };
+      else
+        state = {
+          waiting: rec.waiting ?? {
+            reason: this.volumes ? 'ContainerCreating' : 'ContainerCreating',
+          },
+        };
       const out: ContainerRuntimeState = {
         name: c.name,
         image: c.image ?? '',
@@ -293,7 +309,12 @@ export class PodWorker {
     const out: { hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[] = [];
     for (const c of podSpec(this.state.pod).containers ?? []) {
       for (const p of c.ports ?? []) {
-        if (p.hostPort) out.push({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? 'udp' : 'tcp' });
+        if (p.hostPort)
+          out.push({
+            hostPort: p.hostPort,
+            containerPort: p.containerPort,
+            protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
+          });
       }
     }
     return out;
@@ -324,7 +345,10 @@ export class PodWorker {
     if (!(await this.setUp())) {
       const reason = this.setUpError ? 'CreateContainerConfigError' : 'ContainerCreating';
       for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
-        this.record(c.name).waiting = { reason, ...(this.setUpError ? { message: this.setUpError } : {}) };
+        this.record(c.name).waiting = {
+          reason,
+          ...(this.setUpError ? { message: this.setUpError } : {}),
+        };
       }
       return before !== JSON.stringify(this.state.containers);
     }
@@ -349,7 +373,9 @@ export class PodWorker {
         const rec = this.record(c.name);
         if (rec.id && !rec.terminated) continue;
         if (rec.terminated) {
-          const again = restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && rec.terminated.exitCode !== 0);
+          const again =
+            restartPolicy === 'Always' ||
+            (restartPolicy === 'OnFailure' && rec.terminated.exitCode !== 0);
           if (!again) continue;
           await this.startOrBackOff(c, true);
         } else {
@@ -375,7 +401,12 @@ export class PodWorker {
       const st = await this.ctx.runc.state(rec.id);
       if (st) return;
       // Gone without an exit record (the machine rebooted, or someone deleted it).
-      rec.terminated = { exitCode: 137, reason: 'Unknown', finishedAt: now(), ...(rec.startedAt ? { startedAt: rec.startedAt } : {}) };
+      rec.terminated = {
+        exitCode: 137,
+        reason: 'Unknown',
+        finishedAt: now(),
+        ...(rec.startedAt ? { startedAt: rec.startedAt } : {}),
+      };
     } else {
       rec.terminated = {
         exitCode: exit.exitCode,
@@ -386,7 +417,10 @@ export class PodWorker {
     }
     this.stopProbes(c.name);
     await this.removeInstance(rec.id, c.name);
-    this.ctx.logger?.info({ pod: this.name(), container: c.name, exit: rec.terminated }, 'container exited');
+    this.ctx.logger?.info(
+      { pod: this.name(), container: c.name, exit: rec.terminated },
+      'container exited',
+    );
   }
 
   /** Starts a container, or waits out its crash-loop backoff. */
@@ -394,9 +428,16 @@ export class PodWorker {
     const rec = this.record(c.name);
     const key = `${this.uid}/${c.name}`;
     if (isRestart && rec.terminated) {
-      const decision = this.ctx.backoff.shouldRestart(key, Date.parse(rec.terminated.finishedAt), Date.now());
+      const decision = this.ctx.backoff.shouldRestart(
+        key,
+        Date.parse(rec.terminated.finishedAt),
+        Date.now(),
+      );
       if (!decision.restart) {
-        rec.waiting = { reason: 'CrashLoopBackOff', message: crashLoopMessage(decision.backoffMs, c.name, this.state.pod.metadata) };
+        rec.waiting = {
+          reason: 'CrashLoopBackOff',
+          message: crashLoopMessage(decision.backoffMs, c.name, this.state.pod.metadata),
+        };
         return;
       }
     }
@@ -407,7 +448,13 @@ export class PodWorker {
       const message = err instanceof Error ? err.message : String(err);
       const pullKey = `${key}#pull`;
       const was = rec.waiting?.reason;
-      rec.waiting = { reason: was === 'ErrImagePull' || was === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull', message };
+      rec.waiting = {
+        reason:
+          was === 'ErrImagePull' || was === 'ImagePullBackOff'
+            ? 'ImagePullBackOff'
+            : 'ErrImagePull',
+        message,
+      };
       this.ctx.backoff.next(pullKey, Date.now());
       return;
     }
@@ -441,8 +488,14 @@ export class PodWorker {
     const rootfs = join(instanceDir, 'rootfs');
     try {
       await rm(instanceDir, { recursive: true, force: true });
-      for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(instanceDir, d), { recursive: true });
-      await mountRootfs({ lowerDirs: image.layerDirs, upperDir: join(instanceDir, 'upper'), workDir: join(instanceDir, 'work'), target: rootfs });
+      for (const d of ['upper', 'work', 'rootfs'])
+        await mkdir(join(instanceDir, d), { recursive: true });
+      await mountRootfs({
+        lowerDirs: image.layerDirs,
+        upperDir: join(instanceDir, 'upper'),
+        workDir: join(instanceDir, 'work'),
+        target: rootfs,
+      });
       const mounts = mountsFor(c, this.volumes ?? new Map(), env.env);
       const spec = buildRuntimeSpec({
         container: this.containerSpec(c, env.env),
@@ -451,7 +504,11 @@ export class PodWorker {
         hostname: (await readFile(join(this.dir, 'etc', 'hostname'), 'utf8')).trim(),
         cgroupParent: this.ctx.cgroupParent,
         namespaces: this.state.netnsPath ? { network: this.state.netnsPath } : {},
-        mounts: mounts.map((m) => ({ source: m.source, destination: m.destination, readOnly: m.readOnly })),
+        mounts: mounts.map((m) => ({
+          source: m.source,
+          destination: m.destination,
+          readOnly: m.readOnly,
+        })),
         etcFiles: {
           hosts: join(this.dir, 'etc', 'hosts'),
           resolvConf: join(this.dir, 'etc', 'resolv.conf'),
@@ -487,11 +544,11 @@ export class PodWorker {
     if (c.workingDir) out.workingDir = c.workingDir;
     const res = c.resources;
     if (res) {
-      const limits = quantities(res.limits as Record<string, unknown> | undefined);
-      const requests = quantities(res.requests as Record<string, unknown> | undefined);
+      const limits = quantities(res.limits);
+      const requests = quantities(res.requests);
       out.resources = { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) };
     }
-    if (c.securityContext) out.securityContext = c.securityContext as ContainerSpec['securityContext'];
+    if (c.securityContext) out.securityContext = c.securityContext;
     return out;
   }
 
@@ -502,7 +559,11 @@ export class PodWorker {
       const have = await this.ctx.images.has(ref);
       if (have) return have;
       if (policy === 'Never') {
-        throw new ImagePullError('ErrImagePull', ref, `container image "${ref}" is not present with pull policy of Never`);
+        throw new ImagePullError(
+          'ErrImagePull',
+          ref,
+          `container image "${ref}" is not present with pull policy of Never`,
+        );
       }
     }
     const host = parseImageReference(ref).domain;
@@ -516,47 +577,72 @@ export class PodWorker {
 
   private startProbes(c: Container): void {
     this.stopProbes(c.name);
-    const exec = async (cmd: string[], timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut?: boolean }> => {
+    const exec = async (
+      cmd: string[],
+      timeoutMs: number,
+    ): Promise<{ exitCode: number; output: string; timedOut?: boolean }> => {
       const id = this.state.containers[c.name]?.id;
       if (!id) return { exitCode: 1, output: 'container not running' };
       const r = await this.ctx.runc.exec(id, cmd, { timeoutMs });
       return { exitCode: r.exitCode, output: r.stdout + r.stderr, timedOut: r.timedOut };
     };
-    const namedPort = (name: string): number | undefined => c.ports?.find((p) => p.name === name)?.containerPort;
+    const namedPort = (name: string): number | undefined =>
+      c.ports?.find((p) => p.name === name)?.containerPort;
     const run = (probe: NonNullable<Container['readinessProbe']>) => () =>
       runProbe(probe, { podIP: this.state.podIP ?? '127.0.0.1', exec, namedPort });
     const set: { readiness?: ProbeWorker; liveness?: ProbeWorker; startup?: ProbeWorker } = {};
     const startedAt = Date.now();
     if (c.readinessProbe) {
       this.readiness.set(c.name, false);
-      set.readiness = new ProbeWorker(c.readinessProbe, 'readiness', run(c.readinessProbe), (ok) => {
-        this.readiness.set(c.name, ok);
-        this.probeChanged = true;
-        void this.sync();
-      }, { startedAt });
+      set.readiness = new ProbeWorker(
+        c.readinessProbe,
+        'readiness',
+        run(c.readinessProbe),
+        (ok) => {
+          this.readiness.set(c.name, ok);
+          this.probeChanged = true;
+          void this.sync();
+        },
+        { startedAt },
+      );
     }
     if (c.livenessProbe) {
-      set.liveness = new ProbeWorker(c.livenessProbe, 'liveness', run(c.livenessProbe), (ok, message) => {
-        if (ok) return;
-        this.ctx.logger?.info({ pod: this.name(), container: c.name, message }, 'liveness probe failed; restarting');
-        const id = this.state.containers[c.name]?.id;
-        if (id) void this.ctx.runc.kill(id, 'SIGKILL', true).catch(() => undefined);
-      }, { startedAt });
+      set.liveness = new ProbeWorker(
+        c.livenessProbe,
+        'liveness',
+        run(c.livenessProbe),
+        (ok, message) => {
+          if (ok) return;
+          this.ctx.logger?.info(
+            { pod: this.name(), container: c.name, message },
+            'liveness probe failed; restarting',
+          );
+          const id = this.state.containers[c.name]?.id;
+          if (id) void this.ctx.runc.kill(id, 'SIGKILL', true).catch(() => undefined);
+        },
+        { startedAt },
+      );
     }
     if (c.startupProbe) {
       this.started.set(c.name, false);
-      set.startup = new ProbeWorker(c.startupProbe, 'startup', run(c.startupProbe), (ok) => {
-        this.started.set(c.name, ok);
-        this.probeChanged = true;
-        if (ok) {
-          set.liveness?.start();
-          set.readiness?.start();
-        } else {
-          const id = this.state.containers[c.name]?.id;
-          if (id) void this.ctx.runc.kill(id, 'SIGKILL', true).catch(() => undefined);
-        }
-        void this.sync();
-      }, { startedAt });
+      set.startup = new ProbeWorker(
+        c.startupProbe,
+        'startup',
+        run(c.startupProbe),
+        (ok) => {
+          this.started.set(c.name, ok);
+          this.probeChanged = true;
+          if (ok) {
+            set.liveness?.start();
+            set.readiness?.start();
+          } else {
+            const id = this.state.containers[c.name]?.id;
+            if (id) void this.ctx.runc.kill(id, 'SIGKILL', true).catch(() => undefined);
+          }
+          void this.sync();
+        },
+        { startedAt },
+      );
       set.startup.start();
     } else {
       set.liveness?.start();
@@ -591,9 +677,14 @@ export class PodWorker {
     await this.syncing;
     for (const name of this.probes.keys()) this.stopProbes(name);
     const spec = podSpec(this.state.pod);
-    const grace = gracePeriodSeconds ?? this.state.pod.metadata.deletionGracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
+    const grace =
+      gracePeriodSeconds ??
+      this.state.pod.metadata.deletionGracePeriodSeconds ??
+      spec.terminationGracePeriodSeconds ??
+      30;
     const running = Object.entries(this.state.containers).filter(([, r]) => r.id);
-    for (const [, r] of running) await this.ctx.runc.kill(r.id!, 'SIGTERM', true).catch(() => undefined);
+    for (const [, r] of running)
+      await this.ctx.runc.kill(r.id!, 'SIGTERM', true).catch(() => undefined);
     const deadline = Date.now() + grace * 1000;
     for (const [, r] of running) {
       while (Date.now() < deadline) {
@@ -605,14 +696,28 @@ export class PodWorker {
     }
     for (const [name, r] of running) {
       const exit = await this.ctx.runc.exitStatus(r.id!).catch(() => undefined);
-      if (exit) r.terminated = { exitCode: exit.exitCode, reason: exit.reason, finishedAt: now(), ...(r.startedAt ? { startedAt: r.startedAt } : {}) };
-      await this.removeInstance(r.id!, name).catch((err: unknown) => this.ctx.logger?.warn({ err, pod: this.name() }, 'container removal failed'));
+      if (exit)
+        r.terminated = {
+          exitCode: exit.exitCode,
+          reason: exit.reason,
+          finishedAt: now(),
+          ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+        };
+      await this.removeInstance(r.id!, name).catch((err: unknown) =>
+        this.ctx.logger?.warn({ err, pod: this.name() }, 'container removal failed'),
+      );
     }
     await this.ctx.network()?.tearDown(this.uid);
-    await cleanupVolumes(this.dir).catch((err: unknown) => this.ctx.logger?.warn({ err, pod: this.name() }, 'volume cleanup failed'));
-    await removeCgroup(cgroupsPathFor(this.ctx.cgroupParent, this.uid, 'x').replace(/\/[^/]+$/, ''), this.ctx.cgroupParent).catch(() => undefined);
+    await cleanupVolumes(this.dir).catch((err: unknown) =>
+      this.ctx.logger?.warn({ err, pod: this.name() }, 'volume cleanup failed'),
+    );
+    await removeCgroup(
+      cgroupsPathFor(this.ctx.cgroupParent, this.uid, 'x').replace(/\/[^/]+$/, ''),
+      this.ctx.cgroupParent,
+    ).catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
-    for (const name of Object.keys(this.state.containers)) this.ctx.backoff.reset(`${this.uid}/${name}`);
+    for (const name of Object.keys(this.state.containers))
+      this.ctx.backoff.reset(`${this.uid}/${name}`);
     this.ctx.logger?.info({ pod: this.name() }, 'pod terminated and cleaned up');
   }
 
@@ -620,7 +725,8 @@ export class PodWorker {
     if (this.terminating) return;
     await mkdir(this.dir, { recursive: true });
     const containers: Record<string, ContainerRecord> = {};
-    for (const [name, { waiting: _w, ...rec }] of Object.entries(this.state.containers)) containers[name] = rec;
+    for (const [name, { waiting: _w, ...rec }] of Object.entries(this.state.containers))
+      containers[name] = rec;
     const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
     await writeFile(tmp, JSON.stringify({ ...this.state, containers }));
     await rename(tmp, join(this.dir, CHECKPOINT));

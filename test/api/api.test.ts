@@ -151,7 +151,11 @@ describe('objects', () => {
   });
 
   it('defaults, tracks generation on spec changes only, and splits status', async () => {
-    const res = await call('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('gen'));
+    const res = await call(
+      'POST',
+      '/apis/apps/v1/namespaces/default/deployments',
+      deployment('gen'),
+    );
     expect(res.status).toBe(201);
     const d = res.body;
     expect(d.metadata.generation).toBe(1);
@@ -262,7 +266,11 @@ describe('patches', () => {
       {
         spec: {
           template: {
-            spec: { containers: [{ name: 'main', image: 'busybox:1.37', env: [{ name: 'B', value: '2' }] }] },
+            spec: {
+              containers: [
+                { name: 'main', image: 'busybox:1.37', env: [{ name: 'B', value: '2' }] },
+              ],
+            },
           },
         },
       },
@@ -295,7 +303,10 @@ describe('patches', () => {
     const manifest = JSON.stringify(deployment('ssa', 2));
     const first = await call('PATCH', url, manifest, 'application/apply-patch+yaml');
     expect(first.status).toBe(201);
-    expect(first.body.metadata.managedFields[0]).toMatchObject({ manager: 'alice', operation: 'Apply' });
+    expect(first.body.metadata.managedFields[0]).toMatchObject({
+      manager: 'alice',
+      operation: 'Apply',
+    });
     const second = await call('PATCH', url, manifest, 'application/apply-patch+yaml');
     expect(second.status).toBe(200);
     expect(second.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
@@ -303,7 +314,12 @@ describe('patches', () => {
     const bob = await call(
       'PATCH',
       '/apis/apps/v1/namespaces/default/deployments/ssa?fieldManager=bob',
-      JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa' }, spec: { replicas: 5 } }),
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ssa' },
+        spec: { replicas: 5 },
+      }),
       'application/apply-patch+yaml',
     );
     expect(bob.status).toBe(409);
@@ -312,7 +328,12 @@ describe('patches', () => {
     const forced = await call(
       'PATCH',
       '/apis/apps/v1/namespaces/default/deployments/ssa?fieldManager=bob&force=true',
-      JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa' }, spec: { replicas: 5 } }),
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ssa' },
+        spec: { replicas: 5 },
+      }),
       'application/apply-patch+yaml',
     );
     expect(forced.status).toBe(200);
@@ -404,7 +425,10 @@ describe('pods', () => {
         .sort();
     expect(await names('labelSelector=app%3Dx')).toEqual(['sel-a', 'sel-c']);
     expect(await names('labelSelector=group%3Dsel,app%20notin%20(x)')).toEqual(['sel-b']);
-    expect(await names('labelSelector=group%3Dsel&fieldSelector=spec.nodeName%3D')).toEqual(['sel-a', 'sel-b']);
+    expect(await names('labelSelector=group%3Dsel&fieldSelector=spec.nodeName%3D')).toEqual([
+      'sel-a',
+      'sel-b',
+    ]);
     expect(await names('fieldSelector=spec.nodeName%3Dnode-z')).toEqual(['sel-c']);
     expect(await names('fieldSelector=metadata.name%3Dsel-b')).toEqual(['sel-b']);
     const bad = await call('GET', '/api/v1/namespaces/default/pods?fieldSelector=spec.bogus%3D1');
@@ -445,7 +469,9 @@ describe('invalid manifests', () => {
       const res = await call('POST', url, bad.obj);
       expect(res.status, `${bad.name}: ${JSON.stringify(res.body)}`).toBe(422);
       expect(res.body.reason).toBe('Invalid');
-      const fields = [...new Set((res.body.details.causes as Body[]).map((c) => c.field as string))].sort();
+      const fields = [
+        ...new Set((res.body.details.causes as Body[]).map((c) => c.field as string)),
+      ].sort();
       expect(fields, bad.name).toEqual(bad.fields);
       for (const f of bad.fields) expect(res.body.message).toContain(f);
     }
@@ -455,7 +481,9 @@ describe('invalid manifests', () => {
 
 describe('namespaces', () => {
   it('deleting a namespace deletes everything in it, then the namespace', async () => {
-    expect((await call('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } })).status).toBe(201);
+    expect(
+      (await call('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } })).status,
+    ).toBe(201);
     await call('POST', '/api/v1/namespaces/doomed/configmaps', { metadata: { name: 'c' } });
     await call('POST', '/apis/apps/v1/namespaces/doomed/deployments', deployment('d'));
     await call('POST', '/api/v1/namespaces/doomed/pods', pod('bound'));
@@ -465,14 +493,26 @@ describe('namespaces', () => {
     });
     const del = await call('DELETE', '/api/v1/namespaces/doomed');
     expect(del.body.status.phase).toBe('Terminating');
-    const blocked = await call('POST', '/api/v1/namespaces/doomed/configmaps', { metadata: { name: 'late' } });
+    const blocked = await call('POST', '/api/v1/namespaces/doomed/configmaps', {
+      metadata: { name: 'late' },
+    });
     expect(blocked.status).toBe(403);
     // No agent runs the bound pod here, so confirm its termination as the node would.
     await expect
-      .poll(async () => (await call('GET', '/api/v1/namespaces/doomed/pods/bound')).body.metadata?.deletionTimestamp)
+      .poll(
+        async () =>
+          (await call('GET', '/api/v1/namespaces/doomed/pods/bound')).body.metadata
+            ?.deletionTimestamp,
+      )
       .toBeDefined();
     await call('DELETE', '/api/v1/namespaces/doomed/pods/bound', { gracePeriodSeconds: 0 });
-    await expect.poll(async () => (await call('GET', '/api/v1/namespaces/doomed')).status, { timeout: 10_000 }).toBe(404);
-    expect((await call('GET', '/api/v1/namespaces/doomed/configmaps')).body.items ?? []).toHaveLength(0);
+    await expect
+      .poll(async () => (await call('GET', '/api/v1/namespaces/doomed')).status, {
+        timeout: 10_000,
+      })
+      .toBe(404);
+    expect(
+      (await call('GET', '/api/v1/namespaces/doomed/configmaps')).body.items ?? [],
+    ).toHaveLength(0);
   });
 });

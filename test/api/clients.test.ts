@@ -47,7 +47,9 @@ describe('kubectl', () => {
     expect(applied).toMatch(/service\/web created/);
     expect(applied).toMatch(/job.batch\/count created/);
     expect(applied).toMatch(/daemonset.apps\/log-shipper created/);
-    expect(await kubectl('apply', '-f', 'deploy/examples/')).toMatch(/deployment.apps\/web unchanged/);
+    expect(await kubectl('apply', '-f', 'deploy/examples/')).toMatch(
+      /deployment.apps\/web unchanged/,
+    );
 
     const names = await kubectl('get', 'deployments,configmaps', '-o', 'name');
     expect(names).toMatch(/deployment.apps\/web/);
@@ -59,18 +61,44 @@ describe('kubectl', () => {
     await kubectl('label', 'deploy', 'web', 'tier=frontend');
     await kubectl('annotate', 'deploy', 'web', 'note=hello');
     expect(await kubectl('get', 'deploy', '-l', 'tier=frontend', '-o', 'name')).toMatch(/web/);
-    await kubectl('patch', 'deploy', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"httpd","image":"busybox:1.37"}]}}}}');
-    const patched = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')) as k8s.V1Deployment;
+    await kubectl(
+      'patch',
+      'deploy',
+      'web',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"httpd","image":"busybox:1.37"}]}}}}',
+    );
+    const patched = JSON.parse(
+      await kubectl('get', 'deploy', 'web', '-o', 'json'),
+    ) as k8s.V1Deployment;
     expect(patched.spec?.template.spec?.containers[0]?.image).toBe('busybox:1.37');
     expect(patched.spec?.template.spec?.containers[0]?.ports?.[0]?.containerPort).toBe(8080);
-    await kubectl('patch', 'deploy', 'web', '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":2}]');
-    await kubectl('patch', 'deploy', 'web', '--type=merge', '-p', '{"metadata":{"labels":{"m":"1"}}}');
-    expect(await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas} {.metadata.labels.m}')).toBe('2 1');
+    await kubectl(
+      'patch',
+      'deploy',
+      'web',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/replicas","value":2}]',
+    );
+    await kubectl(
+      'patch',
+      'deploy',
+      'web',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"labels":{"m":"1"}}}',
+    );
+    expect(
+      await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas} {.metadata.labels.m}'),
+    ).toBe('2 1');
 
     const describe = await kubectl('describe', 'deployment', 'web');
     expect(describe).toMatch(/Replicas:/);
 
-    expect(await kubectl('apply', '--server-side', '-f', 'deploy/examples/job.yaml')).toMatch(/job.batch\/count serverside-applied/);
+    expect(await kubectl('apply', '--server-side', '-f', 'deploy/examples/job.yaml')).toMatch(
+      /job.batch\/count serverside-applied/,
+    );
 
     await kubectl('delete', '-f', 'deploy/examples/');
     expect(await kubectlFails('get', 'deploy', 'web')).toMatch(/NotFound|not found/);
@@ -91,9 +119,21 @@ describe('kubectl', () => {
   it('streams changes to kubectl get -w', async () => {
     // `kubectl create configmap` would send protobuf, which Shoal does not decode: apply sends JSON.
     const file = join(dir, 'watched.yaml');
-    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\ndata:\n  a: "1"\n');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\ndata:\n  a: "1"\n',
+    );
     await kubectl('apply', '-f', file);
-    const child = spawn('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'get', 'configmap', 'watched', '-w', '-o', 'jsonpath={.data.a}{"\\n"}']);
+    const child = spawn('kubectl', [
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      'get',
+      'configmap',
+      'watched',
+      '-w',
+      '-o',
+      'jsonpath={.data.a}{"\\n"}',
+    ]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -123,13 +163,18 @@ describe('@kubernetes/client-node', () => {
       () => undefined,
     );
     try {
-      await core.createNamespacedConfigMap({ namespace: 'typed', body: { metadata: { name: 'one' }, data: { k: 'v' } } });
+      await core.createNamespacedConfigMap({
+        namespace: 'typed',
+        body: { metadata: { name: 'one' }, data: { k: 'v' } },
+      });
       await core.patchNamespacedConfigMap(
         { namespace: 'typed', name: 'one', body: { data: { k: 'w' } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       await core.deleteNamespacedConfigMap({ namespace: 'typed', name: 'one' });
-      await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['ADDED one', 'MODIFIED one', 'DELETED one']);
+      await expect
+        .poll(() => seen, { timeout: 10_000 })
+        .toEqual(['ADDED one', 'MODIFIED one', 'DELETED one']);
     } finally {
       req.abort();
     }
@@ -142,13 +187,18 @@ describe('@kubernetes/client-node', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'obj' } },
-        template: { metadata: { labels: { app: 'obj' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+        template: {
+          metadata: { labels: { app: 'obj' } },
+          spec: { containers: [{ name: 'c', image: 'busybox' }] },
+        },
       },
     };
     await objects.create(spec);
     const read = await apps.readNamespacedDeployment({ namespace: 'typed', name: 'obj' });
     expect(read.spec?.replicas).toBe(1);
-    const err = await apps.createNamespacedDeployment({ namespace: 'typed', body: spec }).catch((e: unknown) => e);
+    const err = await apps
+      .createNamespacedDeployment({ namespace: 'typed', body: spec })
+      .catch((e: unknown) => e);
     expect((err as { code?: number }).code).toBe(409);
     const list = await apps.listNamespacedDeployment({ namespace: 'typed' });
     expect(list.items.map((d) => d.metadata?.name)).toEqual(['obj']);

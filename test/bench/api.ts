@@ -55,7 +55,11 @@ function podManifest(i: number): string {
 }
 
 /** Runs `total` operations with `concurrency` in flight; returns each one's latency in ms. */
-async function load(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
+async function load(
+  total: number,
+  concurrency: number,
+  op: (i: number) => Promise<void>,
+): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -81,16 +85,28 @@ interface Api {
 function apiClient(server: string, ca: string, token: string): Api {
   const url = new URL(server);
   const agent = new Agent({ keepAlive: true, maxSockets: 256, ca });
-  const base = { host: url.hostname, port: url.port, agent, headers: { authorization: `Bearer ${token}` } };
+  const base = {
+    host: url.hostname,
+    port: url.port,
+    agent,
+    headers: { authorization: `Bearer ${token}` },
+  };
   return {
     call: (method, path, body) =>
       new Promise((resolve, reject) => {
         const req = request(
-          { ...base, method, path, headers: { ...base.headers, ...(body ? { 'content-type': 'application/json' } : {}) } },
+          {
+            ...base,
+            method,
+            path,
+            headers: { ...base.headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
+            );
             res.on('error', reject);
           },
         );
@@ -117,7 +133,10 @@ function apiClient(server: string, ca: string, token: string): Api {
   };
 }
 
-async function startControlplaneProcess(dataDir: string, endpoints: string[]): Promise<{ child: ChildProcess; server: string; ca: string; token: string }> {
+async function startControlplaneProcess(
+  dataDir: string,
+  endpoints: string[],
+): Promise<{ child: ChildProcess; server: string; ca: string; token: string }> {
   const port = await freePort();
   const agentPort = await freePort();
   const child = spawn(
@@ -206,15 +225,20 @@ async function main(): Promise<void> {
     const sent = new Map<string, number>();
     const delays: number[] = [];
     let ready = 0;
-    const rv = JSON.parse((await api.call('GET', '/api/v1/namespaces/default/pods?limit=1')).body.toString()) as {
+    const rv = JSON.parse(
+      (await api.call('GET', '/api/v1/namespaces/default/pods?limit=1')).body.toString(),
+    ) as {
       metadata: { resourceVersion: string };
     };
     const stops = Array.from({ length: opts.watchers }, () =>
-      api.watch(`/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv.metadata.resourceVersion}&labelSelector=app%3Dwatched`, (line) => {
-        const ev = JSON.parse(line) as { object: { metadata: { name: string } } };
-        const t = sent.get(ev.object.metadata.name);
-        if (t !== undefined) delays.push(performance.now() - t);
-      }),
+      api.watch(
+        `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv.metadata.resourceVersion}&labelSelector=app%3Dwatched`,
+        (line) => {
+          const ev = JSON.parse(line) as { object: { metadata: { name: string } } };
+          const t = sent.get(ev.object.metadata.name);
+          if (t !== undefined) delays.push(performance.now() - t);
+        },
+      ),
     );
     ready = opts.watchers;
     await new Promise((r) => setTimeout(r, 1000));
@@ -228,18 +252,37 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5));
     }
     const expected = opts.watchWrites * ready;
-    for (let i = 0; i < 100 && delays.length < expected; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && delays.length < expected; i++)
+      await new Promise((r) => setTimeout(r, 100));
     for (const stop of stops) stop();
     delays.sort((a, b) => a - b);
 
     const fmt = (n: number, d = 0): string => n.toFixed(d);
-    rows.push(['etcd puts/s, raw etcd3, 32 clients (baseline)', fmt(etcdRate), `p50 ${fmt(percentile(etcdRun.latencies, 50), 1)} ms, p99 ${fmt(percentile(etcdRun.latencies, 99), 1)} ms`]);
-    rows.push([`API pod creates/s over HTTPS, ${opts.concurrency} clients, ${opts.pods} pods`, fmt(apiRate), `${fmt(apiRate / etcdRate, 2)} × raw etcd; p50 ${fmt(percentile(createRun.latencies, 50), 1)} ms, p99 ${fmt(percentile(createRun.latencies, 99), 1)} ms`]);
-    rows.push([`list ${opts.pods} pods`, `${fmt(percentile(listTimes, 50))} ms`, `${fmt(listBytes / 1e6, 1)} MB, median of 5`]);
-    rows.push([`watch fan-out, ${opts.watchers} watchers × ${opts.watchWrites} writes`, `p99 ${fmt(percentile(delays, 99), 1)} ms`, `p50 ${fmt(percentile(delays, 50), 1)} ms; ${delays.length}/${expected} events delivered`]);
+    rows.push([
+      'etcd puts/s, raw etcd3, 32 clients (baseline)',
+      fmt(etcdRate),
+      `p50 ${fmt(percentile(etcdRun.latencies, 50), 1)} ms, p99 ${fmt(percentile(etcdRun.latencies, 99), 1)} ms`,
+    ]);
+    rows.push([
+      `API pod creates/s over HTTPS, ${opts.concurrency} clients, ${opts.pods} pods`,
+      fmt(apiRate),
+      `${fmt(apiRate / etcdRate, 2)} × raw etcd; p50 ${fmt(percentile(createRun.latencies, 50), 1)} ms, p99 ${fmt(percentile(createRun.latencies, 99), 1)} ms`,
+    ]);
+    rows.push([
+      `list ${opts.pods} pods`,
+      `${fmt(percentile(listTimes, 50))} ms`,
+      `${fmt(listBytes / 1e6, 1)} MB, median of 5`,
+    ]);
+    rows.push([
+      `watch fan-out, ${opts.watchers} watchers × ${opts.watchWrites} writes`,
+      `p99 ${fmt(percentile(delays, 99), 1)} ms`,
+      `p50 ${fmt(percentile(delays, 50), 1)} ms; ${delays.length}/${expected} events delivered`,
+    ]);
 
     const cpu = cpus()[0]?.model ?? 'unknown cpu';
-    console.log(`\nShoal API benchmark — ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+    console.log(
+      `\nShoal API benchmark — ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
+    );
     console.log('| measure | result | notes |');
     console.log('| --- | --- | --- |');
     for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);

@@ -8,7 +8,13 @@ import { createLab, type Lab } from '../support/hosts.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
 import { waitFor } from '../support/wait.js';
-import { mountsUnder, runcContainers, scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
+import {
+  mountsUnder,
+  runcContainers,
+  scrubAgent,
+  startAgentOn,
+  type TestAgent,
+} from '../support/agents.js';
 
 let lab: Lab;
 let registry: TestRegistry;
@@ -19,7 +25,12 @@ let image: string;
 
 const POLL = { timeout: 60_000, interval: 250 };
 
-function pod(name: string, node: string, command: string[], extra: Partial<k8s.V1PodSpec> = {}): k8s.V1Pod {
+function pod(
+  name: string,
+  node: string,
+  command: string[],
+  extra: Partial<k8s.V1PodSpec> = {},
+): k8s.V1Pod {
   return {
     metadata: { name },
     spec: {
@@ -46,12 +57,19 @@ beforeAll(async () => {
   core = kc.makeApiClient(k8s.CoreV1Api);
   agents = await Promise.all(
     lab.hosts.map((h) =>
-      startAgentOn(h, { server: cp.agentAddress, token: cp.joinToken, insecureRegistries: [registry.host] }),
+      startAgentOn(h, {
+        server: cp.agentAddress,
+        token: cp.joinToken,
+        insecureRegistries: [registry.host],
+      }),
     ),
   );
   await waitFor(
     'two Ready nodes',
-    async () => (await core.listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+    async () =>
+      (await core.listNode()).items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length,
     (n) => n === 2,
   ).catch((err: unknown) => {
     throw new Error(`${String(err)}\n${agents.map((a) => a.output()).join('\n')}`);
@@ -60,7 +78,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Pods first, so agents tear down what they made; then whatever is left, by force.
-  if (core) await core.deleteCollectionNamespacedPod({ namespace: 'default', gracePeriodSeconds: 0 }).catch(() => undefined);
+  if (core)
+    await core
+      .deleteCollectionNamespacedPod({ namespace: 'default', gracePeriodSeconds: 0 })
+      .catch(() => undefined);
   for (const a of agents) await a.stop().catch(() => undefined);
   for (const a of agents) await scrubAgent(a);
   await cp?.stop();
@@ -86,9 +107,18 @@ describe('node agents', () => {
 
   it('run pods on the host they are bound to, with an IP, and serve their logs', async () => {
     const [h1, h2] = lab.hosts;
-    await core.createNamespacedPod({ namespace: 'default', body: pod('hello-1', h1!.name, ['sh', '-c', 'echo hello from $(hostname); sleep 3600']) });
-    await core.createNamespacedPod({ namespace: 'default', body: pod('hello-2', h2!.name, ['sh', '-c', 'echo hello from $(hostname); sleep 3600']) });
-    for (const [name, host] of [['hello-1', h1!], ['hello-2', h2!]] as const) {
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('hello-1', h1!.name, ['sh', '-c', 'echo hello from $(hostname); sleep 3600']),
+    });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('hello-2', h2!.name, ['sh', '-c', 'echo hello from $(hostname); sleep 3600']),
+    });
+    for (const [name, host] of [
+      ['hello-1', h1!],
+      ['hello-2', h2!],
+    ] as const) {
       await expect.poll(async () => (await readPod(name))?.status?.phase, POLL).toBe('Running');
       const p = (await readPod(name))!;
       expect(p.status?.hostIP).toBe(host.ip);
@@ -104,10 +134,22 @@ describe('node agents', () => {
   });
 
   it('restarts a crashing container with backoff and reports CrashLoopBackOff', async () => {
-    await core.createNamespacedPod({ namespace: 'default', body: pod('crasher', lab.hosts[0]!.name, ['sh', '-c', 'echo boom; exit 3']) });
-    await expect.poll(async () => (await readPod('crasher'))?.status?.containerStatuses?.[0]?.restartCount ?? 0, POLL).toBeGreaterThanOrEqual(1);
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('crasher', lab.hosts[0]!.name, ['sh', '-c', 'echo boom; exit 3']),
+    });
     await expect
-      .poll(async () => (await readPod('crasher'))?.status?.containerStatuses?.[0]?.state?.waiting?.reason, POLL)
+      .poll(
+        async () => (await readPod('crasher'))?.status?.containerStatuses?.[0]?.restartCount ?? 0,
+        POLL,
+      )
+      .toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(
+        async () =>
+          (await readPod('crasher'))?.status?.containerStatuses?.[0]?.state?.waiting?.reason,
+        POLL,
+      )
       .toBe('CrashLoopBackOff');
     const st = (await readPod('crasher'))!.status!.containerStatuses![0]!;
     expect(st.lastState?.terminated?.exitCode).toBe(3);
@@ -117,12 +159,23 @@ describe('node agents', () => {
   it('reports ErrImagePull for a missing image while other pods run', async () => {
     await core.createNamespacedPod({
       namespace: 'default',
-      body: { ...pod('bad-image', lab.hosts[1]!.name, ['sh']), spec: { nodeName: lab.hosts[1]!.name, containers: [{ name: 'main', image: `${registry.host}/nope:missing` }] } },
+      body: {
+        ...pod('bad-image', lab.hosts[1]!.name, ['sh']),
+        spec: {
+          nodeName: lab.hosts[1]!.name,
+          containers: [{ name: 'main', image: `${registry.host}/nope:missing` }],
+        },
+      },
     });
     await expect
-      .poll(async () => (await readPod('bad-image'))?.status?.containerStatuses?.[0]?.state?.waiting?.reason, POLL)
+      .poll(
+        async () =>
+          (await readPod('bad-image'))?.status?.containerStatuses?.[0]?.state?.waiting?.reason,
+        POLL,
+      )
       .toMatch(/^(ErrImagePull|ImagePullBackOff)$/);
-    const msg = (await readPod('bad-image'))!.status!.containerStatuses![0]!.state!.waiting!.message ?? '';
+    const msg =
+      (await readPod('bad-image'))!.status!.containerStatuses![0]!.state!.waiting!.message ?? '';
     expect(msg).toMatch(/manifest unknown|not found/i);
     expect((await readPod('hello-2'))?.status?.phase).toBe('Running');
   });
@@ -144,9 +197,13 @@ describe('node agents', () => {
   });
 
   it('deleting pods stops them and leaves no container, mount, namespace or file behind', async () => {
-    const all = (await core.listNamespacedPod({ namespace: 'default' })).items.map((p) => p.metadata!.name!);
+    const all = (await core.listNamespacedPod({ namespace: 'default' })).items.map(
+      (p) => p.metadata!.name!,
+    );
     for (const name of all) await core.deleteNamespacedPod({ namespace: 'default', name });
-    await expect.poll(async () => (await core.listNamespacedPod({ namespace: 'default' })).items.length, POLL).toBe(0);
+    await expect
+      .poll(async () => (await core.listNamespacedPod({ namespace: 'default' })).items.length, POLL)
+      .toBe(0);
     for (const a of agents) {
       await expect.poll(() => runcContainers(a), POLL).toEqual([]);
       const leftovers = (await mountsUnder(a.dataDir)).filter((m) => !m.endsWith('/network/netns'));

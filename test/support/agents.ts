@@ -38,7 +38,11 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startAgentOn(host: LabHost, args: AgentArgs, baseDir?: string): Promise<TestAgent> {
+export async function startAgentOn(
+  host: LabHost,
+  args: AgentArgs,
+  baseDir?: string,
+): Promise<TestAgent> {
   const dataDir = baseDir ?? (await mkdtemp(join(tmpdir(), `shoal-agent-${host.name}-`)));
   const nodeName = host.name;
   let out = '';
@@ -60,10 +64,15 @@ export async function startAgentOn(host: LabHost, args: AgentArgs, baseDir?: str
         nodeName,
         '--node-ip',
         host.ip,
-        ...(args.insecureRegistries?.length ? ['--insecure-registry', ...args.insecureRegistries] : []),
+        ...(args.insecureRegistries?.length
+          ? ['--insecure-registry', ...args.insecureRegistries]
+          : []),
         ...(args.extra ?? []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.SHOAL_TEST_LOG ?? 'info' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: process.env.SHOAL_TEST_LOG ?? 'info' },
+      },
     );
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -137,6 +146,12 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 }
 
 export async function runcContainers(agent: TestAgent): Promise<string[]> {
-  const r = await run('runc', ['--root', join(agent.dataDir, 'runc'), 'list', '--format', 'json']).catch(() => ({ stdout: '[]' }));
+  const r = await run('runc', [
+    '--root',
+    join(agent.dataDir, 'runc'),
+    'list',
+    '--format',
+    'json',
+  ]).catch(() => ({ stdout: '[]' }));
   return ((JSON.parse(r.stdout || '[]') as { id: string }[] | null) ?? []).map((c) => c.id);
 }

@@ -6,7 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startControlplane, type RunningControlplane } from '../../controlplane/cmd/controlplane.js';
+import {
+  startControlplane,
+  type RunningControlplane,
+} from '../../controlplane/cmd/controlplane.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 
 export interface TestControlplane extends RunningControlplane {

@@ -16,7 +16,8 @@ export async function waitFor<T>(
     } catch {
       // not there yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
 }

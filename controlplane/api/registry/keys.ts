@@ -7,7 +7,9 @@ import type { ResourceInfo } from '../resources.js';
 export const REGISTRY_PREFIX = '/registry/';
 
 export function objectKey(r: ResourceInfo, namespace: string | undefined, name: string): string {
-  return r.namespaced ? `${REGISTRY_PREFIX}${r.plural}/${namespace ?? ''}/${name}` : `${REGISTRY_PREFIX}${r.plural}/${name}`;
+  return r.namespaced
+    ? `${REGISTRY_PREFIX}${r.plural}/${namespace ?? ''}/${name}`
+    : `${REGISTRY_PREFIX}${r.plural}/${name}`;
 }
 
 /** The prefix of one namespace's objects, or of all of them when namespace is undefined. */

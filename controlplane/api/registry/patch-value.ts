@@ -7,7 +7,12 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pa
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
-export function patchValue(type: PatchType, target: unknown, patch: unknown, kind: string): unknown {
+export function patchValue(
+  type: PatchType,
+  target: unknown,
+  patch: unknown,
+  kind: string,
+): unknown {
   switch (type) {
     case 'json':
       return applyJsonPatch(target, patch);

@@ -8,7 +8,14 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../objects.js';
 import { isRecord } from '../objects.js';
-import { ApiError, conflict, invalid, notFound, alreadyExists, type FieldError } from '../status.js';
+import {
+  ApiError,
+  conflict,
+  invalid,
+  notFound,
+  alreadyExists,
+  type FieldError,
+} from '../status.js';
 import { apiVersionOf, findResource, type ResourceInfo } from '../resources.js';
 import type { ListResult, Store, StoreEvent, WatchHandle } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
@@ -84,9 +91,14 @@ export class Registry {
     const ns = resource('', 'v1', 'namespaces');
     for (const name of SYSTEM_NAMESPACES) {
       try {
-        await this.create(ns, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, {
-          fieldManager: 'shoal-controlplane',
-        });
+        await this.create(
+          ns,
+          undefined,
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+          {
+            fieldManager: 'shoal-controlplane',
+          },
+        );
       } catch (err) {
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
       }
@@ -137,10 +149,15 @@ export class Registry {
     return obj;
   }
 
-  async list(r: ResourceInfo, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+  async list(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    q: ListQuery = {},
+  ): Promise<ListResult> {
     const filter = this.filterFor(r, q);
     const revision = q.resourceVersion && q.resourceVersion !== '0' ? Number(q.resourceVersion) : 0;
-    if (Number.isNaN(revision)) throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
+    if (Number.isNaN(revision))
+      throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
     return this.wrap(r, '', () =>
       this.store.list(collectionPrefix(r, namespace), {
         revision,
@@ -196,7 +213,10 @@ export class Registry {
     const object = await this.writeUpdate(r, namespace, name, opts, (current) => {
       const next = patchValue(type, structuredClone(current), patch, r.kind);
       if (!isRecord(next) || !isRecord(next.metadata)) {
-        throw new ApiError('BadRequest', 'the patch made the object something other than an object');
+        throw new ApiError(
+          'BadRequest',
+          'the patch made the object something other than an object',
+        );
       }
       const result = next as KubeObject;
       // A patch that names a version is a precondition on it.
@@ -225,23 +245,43 @@ export class Registry {
       const current = await this.get(r, namespace, name);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
-        throw conflict(r.plural, r.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+        throw conflict(
+          r.plural,
+          r.group,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+        );
       }
       if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
-        throw conflict(r.plural, r.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`);
+        throw conflict(
+          r.plural,
+          r.group,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+        );
       }
       const marked = this.markForDeletion(r, current, opts);
       if (opts.dryRun) return { object: marked ?? current, deleted: marked === undefined };
       try {
         if (marked) {
-          const written = await this.store.update(key, marked, Number(current.metadata.resourceVersion));
+          const written = await this.store.update(
+            key,
+            marked,
+            Number(current.metadata.resourceVersion),
+          );
           return { object: written, deleted: false };
         }
-        const object = await this.store.delete(key, { resourceVersion: current.metadata.resourceVersion! });
+        const object = await this.store.delete(key, {
+          resourceVersion: current.metadata.resourceVersion!,
+        });
         return { object, deleted: true };
       } catch (err) {
         // Lost a race with another writer: decide again on the new state.
-        if (err instanceof StoreError && (err.type === 'Conflict' || err.type === 'PreconditionFailed')) continue;
+        if (
+          err instanceof StoreError &&
+          (err.type === 'Conflict' || err.type === 'PreconditionFailed')
+        )
+          continue;
         throw this.mapStoreError(err, r, name);
       }
     }
@@ -270,9 +310,16 @@ export class Registry {
    * Streams changes. Without a resourceVersion (or "0") the stream starts with
    * an ADDED event per existing object, as kube-apiserver does.
    */
-  async watch(r: ResourceInfo, namespace: string | undefined, q: ListQuery, sink: WatchSink): Promise<WatchHandle> {
+  async watch(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    q: ListQuery,
+    sink: WatchSink,
+  ): Promise<WatchHandle> {
     const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined;
-    const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind)) : undefined;
+    const fields = q.fieldSelector
+      ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind))
+      : undefined;
     const matches = (o: KubeObject | undefined): boolean =>
       o !== undefined &&
       (!labels || matchesLabels(labels, o.metadata.labels)) &&
@@ -301,12 +348,19 @@ export class Registry {
     return this.store.watch(collectionPrefix(r, namespace), from, {
       onEvent: (ev) => {
         // A MODIFIED without its previous value (etcd compacted it) counts as a match before.
-        const out = ev.type === 'MODIFIED' && !ev.prev ? (matches(ev.object) ? { type: 'MODIFIED' as const, object: ev.object } : undefined) : translate(ev);
+        const out =
+          ev.type === 'MODIFIED' && !ev.prev
+            ? matches(ev.object)
+              ? { type: 'MODIFIED' as const, object: ev.object }
+              : undefined
+            : translate(ev);
         if (out) sink.onEvent(out);
       },
       onError: (err) => {
         const mapped = this.mapStoreError(err, r, '');
-        sink.onError(mapped instanceof ApiError ? mapped : new ApiError('InternalError', mapped.message));
+        sink.onError(
+          mapped instanceof ApiError ? mapped : new ApiError('InternalError', mapped.message),
+        );
       },
     });
   }
@@ -317,23 +371,46 @@ export class Registry {
    * one pod cannot both win. Pod spec is otherwise immutable, so this is the
    * only way a node gets assigned.
    */
-  async bind(r: ResourceInfo, namespace: string, name: string, nodeName: string): Promise<KubeObject> {
+  async bind(
+    r: ResourceInfo,
+    namespace: string,
+    name: string,
+    nodeName: string,
+  ): Promise<KubeObject> {
     const pod = await this.get(r, namespace, name);
     const spec = isRecord(pod.spec) ? pod.spec : {};
     if (pod.metadata.deletionTimestamp) {
       throw conflict(r.plural, r.group, name, 'pod is being deleted, cannot be assigned to a host');
     }
     if (spec.nodeName) {
-      throw conflict(r.plural, r.group, name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+      throw conflict(
+        r.plural,
+        r.group,
+        name,
+        `pod ${name} is already assigned to node "${String(spec.nodeName)}"`,
+      );
     }
     const status = isRecord(pod.status) ? pod.status : {};
     const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter(
       (c) => !(isRecord(c) && c.type === 'PodScheduled'),
     );
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.timestamp() });
-    const bound: KubeObject = { ...pod, spec: { ...spec, nodeName }, status: { ...status, conditions } };
+    conditions.push({
+      type: 'PodScheduled',
+      status: 'True',
+      lastProbeTime: null,
+      lastTransitionTime: this.timestamp(),
+    });
+    const bound: KubeObject = {
+      ...pod,
+      spec: { ...spec, nodeName },
+      status: { ...status, conditions },
+    };
     try {
-      return await this.store.update(objectKey(r, namespace, name), bound, Number(pod.metadata.resourceVersion));
+      return await this.store.update(
+        objectKey(r, namespace, name),
+        bound,
+        Number(pod.metadata.resourceVersion),
+      );
     } catch (err) {
       throw this.mapStoreError(err, r, name);
     }
@@ -350,11 +427,17 @@ export class Registry {
   ): Promise<{ object: KubeObject; created: boolean }> {
     const applied = this.checkBody(r, namespace, patch);
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
-      throw new ApiError('BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        'BadRequest',
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const manager = opts.fieldManager;
     if (!manager) {
-      throw new ApiError('BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      throw new ApiError(
+        'BadRequest',
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      );
     }
     applied.metadata.name = name;
     const existing = await this.wrap(r, name, () => this.store.get(objectKey(r, namespace, name)));
@@ -377,19 +460,25 @@ export class Registry {
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
       }
     }
-    const object = await this.writeUpdate(r, namespace, name, { ...opts, applied: true }, (current) => {
-      const result = serverSideApply({
-        live: current,
-        applied,
-        manager,
-        force: opts.force ?? false,
-        kind: r.kind,
-        apiVersion: apiVersionOf(r),
-        now: this.timestamp(),
-      });
-      if ('conflicts' in result) throw applyConflictError(result.conflicts);
-      return result.object;
-    });
+    const object = await this.writeUpdate(
+      r,
+      namespace,
+      name,
+      { ...opts, applied: true },
+      (current) => {
+        const result = serverSideApply({
+          live: current,
+          applied,
+          manager,
+          force: opts.force ?? false,
+          kind: r.kind,
+          apiVersion: apiVersionOf(r),
+          now: this.timestamp(),
+        });
+        if ('conflicts' in result) throw applyConflictError(result.conflicts);
+        return result.object;
+      },
+    );
     return { object, created: false };
   }
 
@@ -416,11 +505,16 @@ export class Registry {
       const finished = isDeletionFinished(r, next);
       try {
         if (finished) {
-          return await this.store.delete(key, { resourceVersion: current.metadata.resourceVersion! });
+          return await this.store.delete(key, {
+            resourceVersion: current.metadata.resourceVersion!,
+          });
         }
         return await this.store.update(key, next, Number(current.metadata.resourceVersion));
       } catch (err) {
-        if (err instanceof StoreError && (err.type === 'Conflict' || err.type === 'PreconditionFailed')) {
+        if (
+          err instanceof StoreError &&
+          (err.type === 'Conflict' || err.type === 'PreconditionFailed')
+        ) {
           continue;
         }
         throw this.mapStoreError(err, r, name);
@@ -448,7 +542,8 @@ export class Registry {
     nm.resourceVersion = cm.resourceVersion!;
     if (cm.deletionTimestamp) nm.deletionTimestamp = cm.deletionTimestamp;
     else delete nm.deletionTimestamp;
-    if (cm.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
+    if (cm.deletionGracePeriodSeconds !== undefined)
+      nm.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
     else delete nm.deletionGracePeriodSeconds;
     if (cm.generation !== undefined) nm.generation = cm.generation;
     else delete nm.generation;
@@ -510,7 +605,11 @@ export class Registry {
    * for its node (graceful termination), an object with finalizers waits for
    * them. Returns the marked object, or undefined when it can be removed now.
    */
-  private markForDeletion(r: ResourceInfo, current: KubeObject, opts: DeleteOptions): KubeObject | undefined {
+  private markForDeletion(
+    r: ResourceInfo,
+    current: KubeObject,
+    opts: DeleteOptions,
+  ): KubeObject | undefined {
     const next = structuredClone(current);
     const meta = next.metadata;
     const finalizers = new Set(meta.finalizers ?? []);
@@ -532,11 +631,16 @@ export class Registry {
     if (grace === 0 && finalizers.size === 0) return undefined;
     if (meta.deletionTimestamp) {
       // Already terminating: only a shorter grace period changes anything.
-      if (meta.deletionGracePeriodSeconds !== undefined && grace >= meta.deletionGracePeriodSeconds) {
+      if (
+        meta.deletionGracePeriodSeconds !== undefined &&
+        grace >= meta.deletionGracePeriodSeconds
+      ) {
         return current;
       }
     }
-    meta.deletionTimestamp = new Date(this.now().getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    meta.deletionTimestamp = new Date(this.now().getTime() + grace * 1000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     meta.deletionGracePeriodSeconds = grace;
     if (finalizers.size > 0) meta.finalizers = [...finalizers];
     if (grace === 0 && finalizers.size === 0) return undefined;
@@ -544,7 +648,8 @@ export class Registry {
   }
 
   private checkBody(r: ResourceInfo, namespace: string | undefined, body: unknown): KubeObject {
-    if (!isRecord(body)) throw new ApiError('BadRequest', 'the body of the request was not a JSON object');
+    if (!isRecord(body))
+      throw new ApiError('BadRequest', 'the body of the request was not a JSON object');
     const obj = structuredClone(body) as KubeObject;
     const expected = apiVersionOf(r);
     if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
@@ -554,15 +659,29 @@ export class Registry {
       );
     }
     if (obj.kind !== undefined && obj.kind !== r.kind) {
-      throw new ApiError('BadRequest', `the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.kind})`);
+      throw new ApiError(
+        'BadRequest',
+        `the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.kind})`,
+      );
     }
     obj.apiVersion = expected;
     obj.kind = r.kind;
     if (obj.metadata === undefined) obj.metadata = {};
     if (!isRecord(obj.metadata)) {
-      throw invalid(r.kind, r.group, '', [{ field: 'metadata', type: 'FieldValueInvalid', detail: 'Invalid value: must be an object' }]);
+      throw invalid(r.kind, r.group, '', [
+        {
+          field: 'metadata',
+          type: 'FieldValueInvalid',
+          detail: 'Invalid value: must be an object',
+        },
+      ]);
     }
-    if (r.namespaced && namespace && obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+    if (
+      r.namespaced &&
+      namespace &&
+      obj.metadata.namespace &&
+      obj.metadata.namespace !== namespace
+    ) {
       throw new ApiError(
         'BadRequest',
         'the namespace of the provided object does not match the namespace sent on the request',
@@ -572,11 +691,18 @@ export class Registry {
   }
 
   private validate(r: ResourceInfo, obj: KubeObject, errors: FieldError[]): void {
-    if (errors.length > 0) throw invalid(r.kind, r.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
+    if (errors.length > 0)
+      throw invalid(r.kind, r.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errors);
   }
 
-  private async checkNamespaceOpen(r: ResourceInfo, namespace: string, name: string): Promise<void> {
-    const ns = await this.wrap(r, name, () => this.store.get(objectKey(resource('', 'v1', 'namespaces'), undefined, namespace)));
+  private async checkNamespaceOpen(
+    r: ResourceInfo,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
+    const ns = await this.wrap(r, name, () =>
+      this.store.get(objectKey(resource('', 'v1', 'namespaces'), undefined, namespace)),
+    );
     if (!ns) throw notFound('namespaces', '', namespace);
     if (ns.metadata.deletionTimestamp) {
       throw new ApiError(
@@ -589,7 +715,9 @@ export class Registry {
 
   private filterFor(r: ResourceInfo, q: ListQuery): ((o: KubeObject) => boolean) | undefined {
     const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : undefined;
-    const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind)) : undefined;
+    const fields = q.fieldSelector
+      ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind))
+      : undefined;
     if (!labels && !fields) return undefined;
     return (o) =>
       (!labels || matchesLabels(labels, o.metadata.labels)) &&
@@ -597,7 +725,9 @@ export class Registry {
   }
 
   private timestamp(): string {
-    return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
   }
 
   private async wrap<T>(r: ResourceInfo, name: string, op: () => Promise<T>): Promise<T> {
@@ -624,7 +754,12 @@ export class Registry {
       case 'InvalidContinue':
         return new ApiError('BadRequest', err.message, undefined, { cause: err });
       case 'Unavailable':
-        return new ApiError('ServiceUnavailable', `storage is unavailable: ${err.message}`, { retryAfterSeconds: 1 }, { cause: err });
+        return new ApiError(
+          'ServiceUnavailable',
+          `storage is unavailable: ${err.message}`,
+          { retryAfterSeconds: 1 },
+          { cause: err },
+        );
     }
   }
 }
@@ -637,7 +772,8 @@ function resource(group: string, version: string, plural: string): ResourceInfo 
 
 function randomSuffix(): string {
   let s = '';
-  for (let i = 0; i < 5; i++) s += GENERATE_NAME_CHARS[Math.floor(Math.random() * GENERATE_NAME_CHARS.length)];
+  for (let i = 0; i < 5; i++)
+    s += GENERATE_NAME_CHARS[Math.floor(Math.random() * GENERATE_NAME_CHARS.length)];
   return s;
 }
 

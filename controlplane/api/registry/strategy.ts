@@ -51,7 +51,7 @@ export function qosClass(pod: KubeObject): string {
   let any = false;
   let guaranteed = containers.length > 0;
   for (const c of containers) {
-    const res: Resources = isRecord(c.resources) ? (c.resources as Resources) : {};
+    const res: Resources = isRecord(c.resources) ? c.resources : {};
     const requests = res.requests ?? {};
     const limits = res.limits ?? {};
     if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true;

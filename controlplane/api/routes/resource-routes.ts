@@ -5,9 +5,15 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRecord, type KubeObject } from '../objects.js';
-import { ApiError, notFound } from '../status.js';
+import { ApiError } from '../status.js';
 import { findResource, type ResourceInfo } from '../resources.js';
-import type { DeleteOptions, ListQuery, PatchType, Registry, WriteOptions } from '../registry/registry.js';
+import type {
+  DeleteOptions,
+  ListQuery,
+  PatchType,
+  Registry,
+  WriteOptions,
+} from '../registry/registry.js';
 import { formatLabelSelector, fromLabelSelector } from '../selectors.js';
 import { streamWatch } from './watch-stream.js';
 import { patchValue } from '../registry/patch-value.js';
@@ -37,7 +43,10 @@ const PATCH_TYPES: Record<string, PatchType> = {
  */
 export function parseResourcePath(url: string): ResourcePath {
   const path = url.split('?')[0] ?? '';
-  const segs = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+  const segs = path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
   let group = '';
   let version: string | undefined;
   let rest: string[];
@@ -58,7 +67,11 @@ export function parseResourcePath(url: string): ResourcePath {
   }
   let namespace: string | undefined;
   // /api/v1/namespaces/{name}[/status|/finalize] is the Namespace itself.
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(group === '' && (rest[2] === 'status' || rest[2] === 'finalize') && rest.length === 3)
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -66,7 +79,11 @@ export function parseResourcePath(url: string): ResourcePath {
   const resource = version && plural ? findResource(group, version, plural) : undefined;
   if (!resource || extra.length > 0) throw notFoundPath();
   if (namespace !== undefined && !resource.namespaced) throw notFoundPath();
-  if (subresource !== undefined && !(resource.subresources as string[]).includes(subresource) && !(resource.kind === 'Namespace' && subresource === 'finalize')) {
+  if (
+    subresource !== undefined &&
+    !(resource.subresources as string[]).includes(subresource) &&
+    !(resource.kind === 'Namespace' && subresource === 'finalize')
+  ) {
     throw notFoundPath();
   }
   const out: ResourcePath = { resource, watchPath };
@@ -83,10 +100,19 @@ function notFoundPath(): ApiError {
 export interface ResourceRoutesOptions {
   registry: Registry;
   /** Serves pods/log; until a node agent is connected there is nothing to read. */
-  podLogs?: (req: FastifyRequest, reply: FastifyReply, namespace: string, name: string, query: Query) => Promise<void>;
+  podLogs?: (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    namespace: string,
+    name: string,
+    query: Query,
+  ) => Promise<void>;
 }
 
-export async function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): Promise<void> {
+export async function registerResourceRoutes(
+  app: FastifyInstance,
+  opts: ResourceRoutesOptions,
+): Promise<void> {
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const path = parseResourcePath(req.url);
     const query = req.query as Query;
@@ -128,7 +154,12 @@ async function dispatch(
         if (r.namespaced && ns === undefined && r.kind !== 'Event') {
           // kube-apiserver allows this; keep it for parity.
         }
-        const items = await registry.deleteCollection(r, ns, listQuery(query), deleteOptions(req, query));
+        const items = await registry.deleteCollection(
+          r,
+          ns,
+          listQuery(query),
+          deleteOptions(req, query),
+        );
         return listResponse(r, { items, revision: 0 });
       }
       default:
@@ -153,7 +184,10 @@ async function dispatch(
       if (method !== 'GET') throw methodNotAllowed(method, r);
       await registry.get(r, ns, name);
       if (!opts.podLogs) {
-        throw new ApiError('ServiceUnavailable', `no node agent serves the logs of pod "${name}" yet`);
+        throw new ApiError(
+          'ServiceUnavailable',
+          `no node agent serves the logs of pod "${name}" yet`,
+        );
       }
       await opts.podLogs(req, reply, ns!, name, query);
       return reply;
@@ -173,7 +207,14 @@ async function dispatch(
     case 'PUT':
       return registry.update(r, ns, name, req.body, write);
     case 'PATCH': {
-      const { object, created } = await registry.patch(r, ns, name, patchType(req), req.body, write);
+      const { object, created } = await registry.patch(
+        r,
+        ns,
+        name,
+        patchType(req),
+        req.body,
+        write,
+      );
       return reply.code(created ? 201 : 200).send(object);
     }
     case 'DELETE': {
@@ -245,27 +286,57 @@ async function scaleSubresource(
   let desired: unknown = req.body;
   if (req.method === 'PATCH') {
     // Patch the Scale view, then carry its replicas over to the object.
-    desired = patchValue(patchType(req), toScale(r, await registry.get(r, ns, name)), req.body, 'Scale');
+    desired = patchValue(
+      patchType(req),
+      toScale(r, await registry.get(r, ns, name)),
+      req.body,
+      'Scale',
+    );
   }
   const replicas = isRecord(desired) && isRecord(desired.spec) ? desired.spec.replicas : undefined;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw new ApiError('Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${String(replicas)}: must be greater than or equal to 0`, {
-      name,
-      group: 'autoscaling',
-      kind: 'Scale',
-      causes: [{ reason: 'FieldValueInvalid', message: 'must be greater than or equal to 0', field: 'spec.replicas' }],
-    });
+    throw new ApiError(
+      'Invalid',
+      `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${String(replicas)}: must be greater than or equal to 0`,
+      {
+        name,
+        group: 'autoscaling',
+        kind: 'Scale',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message: 'must be greater than or equal to 0',
+            field: 'spec.replicas',
+          },
+        ],
+      },
+    );
   }
-  const expected = isRecord(desired) && isRecord(desired.metadata) ? desired.metadata.resourceVersion : undefined;
-  const updated = await registry.patch(r, ns, name, 'merge', {
-    metadata: typeof expected === 'string' && req.method === 'PUT' ? { resourceVersion: expected } : {},
-    spec: { replicas },
-  }, write);
+  const expected =
+    isRecord(desired) && isRecord(desired.metadata) ? desired.metadata.resourceVersion : undefined;
+  const updated = await registry.patch(
+    r,
+    ns,
+    name,
+    'merge',
+    {
+      metadata:
+        typeof expected === 'string' && req.method === 'PUT' ? { resourceVersion: expected } : {},
+      spec: { replicas },
+    },
+    write,
+  );
   return toScale(r, updated.object);
 }
 
 /** pods/binding: assigns a node once; a pod already bound answers 409. */
-async function bindPod(registry: Registry, r: ResourceInfo, ns: string, name: string, body: unknown): Promise<unknown> {
+async function bindPod(
+  registry: Registry,
+  r: ResourceInfo,
+  ns: string,
+  name: string,
+  body: unknown,
+): Promise<unknown> {
   const target = isRecord(body) && isRecord(body.target) ? body.target : undefined;
   const nodeName = target?.name;
   if (typeof nodeName !== 'string' || nodeName === '') {
@@ -279,7 +350,10 @@ async function bindPod(registry: Registry, r: ResourceInfo, ns: string, name: st
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
 }
 
-function listResponse(r: ResourceInfo, res: { items: KubeObject[]; revision: number; continue?: string; remainingItemCount?: number }): unknown {
+function listResponse(
+  r: ResourceInfo,
+  res: { items: KubeObject[]; revision: number; continue?: string; remainingItemCount?: number },
+): unknown {
   const metadata: Record<string, unknown> = { resourceVersion: String(res.revision) };
   if (res.continue) metadata.continue = res.continue;
   if (res.remainingItemCount !== undefined) metadata.remainingItemCount = res.remainingItemCount;
@@ -297,7 +371,8 @@ function listQuery(q: Query): ListQuery {
   if (q.fieldSelector) out.fieldSelector = q.fieldSelector;
   if (q.limit !== undefined && q.limit !== '') {
     const limit = Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 0) throw new ApiError('BadRequest', `invalid limit: ${q.limit}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new ApiError('BadRequest', `invalid limit: ${q.limit}`);
     if (limit > 0) out.limit = limit;
   }
   if (q.continue) out.continue = q.continue;
@@ -308,7 +383,8 @@ function listQuery(q: Query): ListQuery {
 function writeOptions(req: FastifyRequest, q: Query): WriteOptions {
   const out: WriteOptions = {};
   if (q.dryRun !== undefined) {
-    if (q.dryRun !== 'All') throw new ApiError('BadRequest', `Invalid dry run value: "${q.dryRun}"`);
+    if (q.dryRun !== 'All')
+      throw new ApiError('BadRequest', `Invalid dry run value: "${q.dryRun}"`);
     out.dryRun = true;
   }
   out.fieldManager = q.fieldManager ?? defaultManager(req.headers['user-agent']);
@@ -328,7 +404,8 @@ function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
   const grace = q.gracePeriodSeconds ?? body.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
     const n = Number(grace);
-    if (!Number.isInteger(n)) throw new ApiError('BadRequest', `invalid gracePeriodSeconds: ${String(grace)}`);
+    if (!Number.isInteger(n))
+      throw new ApiError('BadRequest', `invalid gracePeriodSeconds: ${String(grace)}`);
     out.gracePeriodSeconds = n;
   }
   const propagation = q.propagationPolicy ?? body.propagationPolicy;
@@ -356,13 +433,21 @@ function patchType(req: FastifyRequest): PatchType {
   const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const t = PATCH_TYPES[ct];
   if (!t) {
-    throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+    );
   }
   return t;
 }
 
 function methodNotAllowed(method: string, r: ResourceInfo): ApiError {
-  return new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`, { kind: r.plural, group: r.group }, { cause: method });
+  return new ApiError(
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource`,
+    { kind: r.plural, group: r.group },
+    { cause: method },
+  );
 }
 
 function isTrue(v: string | undefined): boolean {

@@ -41,16 +41,17 @@ export async function streamWatch(
     write(JSON.stringify(ev) + '\n');
   };
   let timer: NodeJS.Timeout | undefined;
-  let handle: { close(): Promise<void> } | undefined;
+  // Filled in once the watch is open; finish() may run before that.
+  const watch: { handle?: { close(): Promise<void> } } = {};
   const finish = (): void => {
     if (closed) return;
     closed = true;
     if (timer) clearTimeout(timer);
     if (open && !raw.writableEnded) raw.end();
-    void handle?.close().catch(() => undefined);
+    void watch.handle?.close().catch(() => undefined);
   };
 
-  handle = await registry.watch(r, namespace, q, {
+  watch.handle = await registry.watch(r, namespace, q, {
     onEvent: send,
     onError: (err) => {
       write(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n');
