@@ -80,6 +80,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     const tokens = await loadOrCreateTokens(dataDir);
     const registry = new Registry(store);
     await registry.ensureSystemNamespaces();
+    await registry.startNamespaceCache();
+    stopAll.push(() => registry.stopNamespaceCache());
     const gateway = new AgentGateway({
       registry,
       pki,

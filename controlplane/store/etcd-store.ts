@@ -130,15 +130,12 @@ export class EtcdStore implements Store {
     let lastKey = '';
     let remaining: number | undefined;
 
+    // Read in batches even without a limit: one etcd response must stay
+    // under gRPC's message size limit (4 MiB), which 10,000 pods exceed.
+    const batch = limit > 0 && !opts.filter ? limit : Math.max(limit, RANGE_BATCH);
     for (;;) {
-      const batch = limit === 0 ? 0 : opts.filter ? Math.max(limit, RANGE_BATCH) : limit;
       const res = await this.call(prefix, () =>
-        this.client.kv.range({
-          key: Buffer.from(start),
-          range_end: end,
-          revision,
-          limit: batch,
-        }),
+        this.client.kv.range({ key: Buffer.from(start), range_end: end, revision, limit: batch }),
       );
       // Pin the whole listing, and every page after it, to one revision.
       if (revision === 0) revision = Number(res.header.revision);
@@ -155,7 +152,7 @@ export class EtcdStore implements Store {
       }
       if (stoppedEarly) {
         more = true;
-        if (!opts.filter) remaining = Number(res.count) - res.kvs.length;
+        if (!opts.filter && batch === limit) remaining = Number(res.count) - res.kvs.length;
         break;
       }
       if (!res.more || res.kvs.length === 0) break;

@@ -142,6 +142,10 @@ async function startControlplaneProcess(
   const child = spawn(
     process.execPath,
     [
+      // SHOAL_BENCH_PROFILE=DIR writes a CPU profile of the control plane there.
+      ...(process.env.SHOAL_BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SHOAL_BENCH_PROFILE}`]
+        : []),
       new URL('../../cli/main.js', import.meta.url).pathname,
       'controlplane',
       '--data-dir',
@@ -217,6 +221,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await api.call('GET', '/api/v1/namespaces/default/pods');
       listTimes.push(performance.now() - t0);
+      if (res.status !== 200)
+        throw new Error(`list: ${res.status} ${res.body.toString().slice(0, 200)}`);
       listBytes = res.body.length;
     }
     listTimes.sort((a, b) => a - b);

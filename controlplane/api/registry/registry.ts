@@ -81,10 +81,46 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 const GENERATE_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export class Registry {
+  /**
+   * Namespaces known to be open, fed by a watch (startNamespaceCache): most
+   * creates then need no extra etcd read. A namespace not in the cache, or
+   * terminating in it, is always checked against etcd.
+   */
+  private readonly openNamespaces = new Set<string>();
+  private namespaceWatch: WatchHandle | undefined;
+
   constructor(
     readonly store: Store,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  async startNamespaceCache(): Promise<void> {
+    const ns = resource('', 'v1', 'namespaces');
+    this.namespaceWatch = await this.watch(
+      ns,
+      undefined,
+      {},
+      {
+        onEvent: (ev) => {
+          const name = ev.object.metadata.name ?? '';
+          if (ev.type === 'DELETED' || ev.object.metadata.deletionTimestamp)
+            this.openNamespaces.delete(name);
+          else this.openNamespaces.add(name);
+        },
+        onError: () => {
+          // Stale entries must not outlive the watch: fall back to reading etcd, then resync.
+          this.openNamespaces.clear();
+          void this.startNamespaceCache().catch(() => undefined);
+        },
+      },
+    );
+  }
+
+  async stopNamespaceCache(): Promise<void> {
+    await this.namespaceWatch?.close();
+    this.namespaceWatch = undefined;
+    this.openNamespaces.clear();
+  }
 
   /** Creates the namespaces every cluster has; safe to call on every start. */
   async ensureSystemNamespaces(): Promise<void> {
