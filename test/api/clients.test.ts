@@ -116,6 +116,31 @@ describe('kubectl', () => {
     expect(await kubectl('get', 'pods', '-o', 'name')).toBe('');
   });
 
+  it('rejects unknown fields as kubectl asks (fieldValidation=Strict), and writes nothing', async () => {
+    const file = join(dir, 'typo.yaml');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: typo\nspec:\n  containers:\n  - name: c\n    image: busybox\n    imagee: busybox\n',
+    );
+    const err = await kubectlFails('apply', '-f', file);
+    expect(err).toMatch(/unknown field "spec.containers\[0\].imagee"/);
+    expect(await kubectl('get', 'pods', '-o', 'name')).toBe('');
+    // --validate=warn: the field is dropped, with a warning.
+    const { stderr } = await run('kubectl', [
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      'apply',
+      '--validate=warn',
+      '-f',
+      file,
+    ]);
+    expect(stderr).toMatch(/unknown field/);
+    expect(await kubectl('get', 'pod', 'typo', '-o', 'jsonpath={.spec.containers[0].image}')).toBe(
+      'busybox',
+    );
+    await kubectl('delete', 'pod', 'typo');
+  });
+
   it('streams changes to kubectl get -w', async () => {
     // `kubectl create configmap` would send protobuf, which Shoal does not decode: apply sends JSON.
     const file = join(dir, 'watched.yaml');

@@ -23,6 +23,12 @@ import { validateObject, validateUpdate } from '../validation/index.js';
 import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
 import { patchValue, type PatchType } from './patch-value.js';
 import {
+  fieldValidationError,
+  fieldValidationWarnings,
+  patchFieldValidationError,
+  pruneUnknownFields,
+} from '../field-validation.js';
+import {
   fieldsOf,
   matchesFields,
   matchesLabels,
@@ -43,6 +49,12 @@ export interface WriteOptions {
   /** Server-side apply: take ownership of conflicting fields. */
   force?: boolean;
   subresource?: 'status';
+  /**
+   * Unknown fields: Strict rejects them, Warn drops them and says so in
+   * `warnings`, Ignore drops them. Unset (in-process callers): no check.
+   */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  warnings?: string[];
 }
 
 /** Server-side apply has recorded ownership itself; the write path must not record an Update too. */
@@ -147,6 +159,8 @@ export class Registry {
     body: unknown,
     opts: InternalWriteOptions = {},
   ): Promise<KubeObject> {
+    if (!opts.applied)
+      this.checkFields(r, body, opts, (p) => fieldValidationError(p, { resource: r, body }));
     const obj = this.checkBody(r, namespace, body);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
@@ -216,6 +230,7 @@ export class Registry {
     body: unknown,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
+    this.checkFields(r, body, opts, (p) => fieldValidationError(p, { resource: r, body }));
     const incoming = this.checkBody(r, namespace, body);
     if (incoming.metadata.name !== undefined && incoming.metadata.name !== name) {
       throw new ApiError(
@@ -254,6 +269,7 @@ export class Registry {
           'the patch made the object something other than an object',
         );
       }
+      this.checkFields(r, next, opts, (p) => patchFieldValidationError(p, type, patch, next));
       const result = next as KubeObject;
       // A patch that names a version is a precondition on it.
       const rv = result.metadata.resourceVersion;
@@ -461,6 +477,7 @@ export class Registry {
     patch: unknown,
     opts: WriteOptions,
   ): Promise<{ object: KubeObject; created: boolean }> {
+    this.checkFields(r, patch, opts, (p) => fieldValidationError(p));
     const applied = this.checkBody(r, namespace, patch);
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
       throw new ApiError(
@@ -724,6 +741,20 @@ export class Registry {
       );
     }
     return obj;
+  }
+
+  /** Drops unknown fields from value in place; Strict turns them into an error, Warn into warnings. */
+  private checkFields(
+    r: ResourceInfo,
+    value: unknown,
+    opts: WriteOptions,
+    strict: (paths: string[]) => ApiError,
+  ): void {
+    if (!opts.fieldValidation) return;
+    const paths = pruneUnknownFields(r, value);
+    if (paths.length === 0) return;
+    if (opts.fieldValidation === 'Strict') throw strict(paths);
+    if (opts.fieldValidation === 'Warn') opts.warnings?.push(...fieldValidationWarnings(paths));
   }
 
   private validate(r: ResourceInfo, obj: KubeObject, errors: FieldError[]): void {

@@ -17,6 +17,7 @@ import type {
 import { formatLabelSelector, fromLabelSelector } from '../selectors.js';
 import { streamWatch } from './watch-stream.js';
 import { patchValue } from '../registry/patch-value.js';
+import { warningHeader } from '../field-validation.js';
 
 export interface ResourcePath {
   resource: ResourceInfo;
@@ -118,6 +119,12 @@ export async function registerResourceRoutes(
     const query = req.query as Query;
     return dispatch(opts, req, reply, path, query);
   };
+  // Warnings collected while writing (dropped unknown fields) go out as Warning headers.
+  app.addHook('onSend', async (req, reply) => {
+    const warnings = (req as FastifyRequest & { shoalWarnings?: string[] }).shoalWarnings;
+    if (warnings && warnings.length > 0)
+      void reply.header('Warning', [...new Set(warnings)].map(warningHeader));
+  });
   for (const prefix of ['/api/*', '/apis/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: prefix, handler });
   }
@@ -135,6 +142,7 @@ async function dispatch(
   const ns = r.namespaced ? path.namespace : undefined;
   const method = req.method;
   const write = writeOptions(req, query);
+  (req as FastifyRequest & { shoalWarnings?: string[] }).shoalWarnings = write.warnings;
 
   if (path.name === undefined) {
     // Collection.
@@ -388,6 +396,16 @@ function writeOptions(req: FastifyRequest, q: Query): WriteOptions {
     out.dryRun = true;
   }
   out.fieldManager = q.fieldManager ?? defaultManager(req.headers['user-agent']);
+  const fv = q.fieldValidation ?? '';
+  if (fv !== '' && fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+    throw new ApiError(
+      'Invalid',
+      `fieldValidation: Unsupported value: "${fv}": supported values: "", "Ignore", "Strict", "Warn"`,
+    );
+  }
+  // Kubernetes' default is Warn: unknown fields are dropped, and the client told.
+  out.fieldValidation = fv === '' ? 'Warn' : fv;
+  out.warnings = [];
   if (isTrue(q.force)) out.force = true;
   return out;
 }
