@@ -32,7 +32,10 @@ export class EventRecorder {
     const m = obj.metadata;
     // Events about cluster-scoped objects live in "default", as Kubernetes keeps them.
     const namespace = m.namespace ?? 'default';
-    const hash = createHash('sha256').update(`${m.uid ?? m.name}\0${type}\0${reason}\0${message}`).digest('hex').slice(0, 16);
+    const hash = createHash('sha256')
+      .update(`${m.uid ?? m.name}\0${type}\0${reason}\0${message}`)
+      .digest('hex')
+      .slice(0, 16);
     const name = `${m.name ?? 'object'}.${hash}`;
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     try {
@@ -43,7 +46,11 @@ export class EventRecorder {
         namespace,
         name,
         'merge',
-        { metadata: { resourceVersion: current.metadata.resourceVersion }, count: (Number(current.count) || 1) + 1, lastTimestamp: now },
+        {
+          metadata: { resourceVersion: current.metadata.resourceVersion },
+          count: (Number(current.count) || 1) + 1,
+          lastTimestamp: now,
+        },
         { fieldManager: this.component },
       );
       return;

@@ -33,7 +33,9 @@ export class InformerFactory {
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => (i.hasSynced ? undefined : i.start())));
+    await Promise.all(
+      [...this.informers.values()].map((i) => (i.hasSynced ? undefined : i.start())),
+    );
   }
 
   async stop(): Promise<void> {

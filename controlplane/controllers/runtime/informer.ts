@@ -92,7 +92,8 @@ export class Informer {
       undefined,
       { ...this.query, resourceVersion: String(revision) },
       {
-        onEvent: (ev) => this.apply(ev.type === 'DELETED' ? 'delete' : 'put', objectKeyOf(ev.object), ev.object),
+        onEvent: (ev) =>
+          this.apply(ev.type === 'DELETED' ? 'delete' : 'put', objectKeyOf(ev.object), ev.object),
         onError: (err) => {
           this.log?.debug({ err, resource: this.resource.plural }, 'watch ended; relisting');
           this.scheduleRelist();

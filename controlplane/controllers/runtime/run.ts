@@ -27,10 +27,16 @@ export function runWorkers(
         queue.forget(key);
       } catch (err) {
         if (queue.retries(key) < maxRetries) {
-          opts.logger?.debug({ err, key, controller: reconciler.name }, 'reconcile failed; retrying');
+          opts.logger?.debug(
+            { err, key, controller: reconciler.name },
+            'reconcile failed; retrying',
+          );
           queue.addRateLimited(key);
         } else {
-          opts.logger?.warn({ err, key, controller: reconciler.name }, 'reconcile failed; giving up');
+          opts.logger?.warn(
+            { err, key, controller: reconciler.name },
+            'reconcile failed; giving up',
+          );
           queue.forget(key);
         }
       } finally {

@@ -23,7 +23,11 @@ export class WorkQueue {
 
   constructor(
     readonly name: string,
-    private readonly opts: { baseDelayMs?: number; maxDelayMs?: number; metrics?: WorkQueueMetrics } = {},
+    private readonly opts: {
+      baseDelayMs?: number;
+      maxDelayMs?: number;
+      metrics?: WorkQueueMetrics;
+    } = {},
   ) {}
 
   get length(): number {
