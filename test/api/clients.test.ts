@@ -93,6 +93,15 @@ describe('kubectl', () => {
       await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas} {.metadata.labels.m}'),
     ).toBe('2 1');
 
+    // Server-side printing: the columns kubectl users know.
+    expect((await kubectl('get', 'deploy', 'web')).split('\n')[0]).toMatch(
+      /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/,
+    );
+    expect((await kubectl('get', 'svc', 'web', '-o', 'wide')).split('\n')[0]).toMatch(
+      /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\s+SELECTOR$/,
+    );
+    expect(await kubectl('get', 'cm', 'web-page')).toMatch(/web-page\s+1\s+\d+s/);
+
     const describe = await kubectl('describe', 'deployment', 'web');
     expect(describe).toMatch(/Replicas:/);
 

@@ -15,7 +15,8 @@ import type {
   WriteOptions,
 } from '../registry/registry.js';
 import { formatLabelSelector, fromLabelSelector } from '../selectors.js';
-import { streamWatch } from './watch-stream.js';
+import { streamWatch, type WatchEncoder } from './watch-stream.js';
+import { parseIncludeObject, toTable, wantsTable } from '../table.js';
 import { patchValue } from '../registry/patch-value.js';
 import { warningHeader } from '../field-validation.js';
 
@@ -149,10 +150,35 @@ async function dispatch(
     switch (method) {
       case 'GET':
         if (path.watchPath || isTrue(query.watch)) {
-          await streamWatch(req, reply, registry, r, ns, listQuery(query), query);
+          await streamWatch(
+            req,
+            reply,
+            registry,
+            r,
+            ns,
+            listQuery(query),
+            query,
+            tableEncoder(req, r, query),
+          );
           return reply;
         }
-        return listResponse(r, await registry.list(r, ns, listQuery(query)));
+        const list = await registry.list(r, ns, listQuery(query));
+        const table = wantsTable(req.headers.accept);
+        if (table) {
+          return toTable(r, list.items, {
+            includeObject: parseIncludeObject(query.includeObject),
+            listMeta: {
+              resourceVersion: String(list.revision),
+              ...(list.continue ? { continue: list.continue } : {}),
+              ...(list.remainingItemCount !== undefined
+                ? { remainingItemCount: list.remainingItemCount }
+                : {}),
+            },
+            now: new Date(),
+            version: table.version,
+          });
+        }
+        return listResponse(r, list);
       case 'POST': {
         if (r.namespaced && ns === undefined) throw methodNotAllowed(method, r);
         const created = await registry.create(r, ns, req.body, write);
@@ -208,10 +234,18 @@ async function dispatch(
       if (path.watchPath || isTrue(query.watch)) {
         const q = listQuery(query);
         q.fieldSelector = [`metadata.name=${name}`, q.fieldSelector].filter(Boolean).join(',');
-        await streamWatch(req, reply, registry, r, ns, q, query);
+        await streamWatch(req, reply, registry, r, ns, q, query, tableEncoder(req, r, query));
         return reply;
       }
-      return registry.get(r, ns, name);
+      const obj = await registry.get(r, ns, name);
+      const table = wantsTable(req.headers.accept);
+      if (!table) return obj;
+      return toTable(r, [obj], {
+        includeObject: parseIncludeObject(query.includeObject),
+        listMeta: { resourceVersion: obj.metadata.resourceVersion! },
+        now: new Date(),
+        version: table.version,
+      });
     case 'PUT':
       return registry.update(r, ns, name, req.body, write);
     case 'PATCH': {
@@ -356,6 +390,32 @@ async function bindPod(
   }
   await registry.bind(r, ns, name, nodeName);
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+}
+
+/**
+ * kubectl get -w asks for Tables: each event carries a one-row Table, with
+ * column definitions only in the first, as kube-apiserver sends them.
+ */
+function tableEncoder(
+  req: FastifyRequest,
+  r: ResourceInfo,
+  query: Query,
+): WatchEncoder | undefined {
+  const table = wantsTable(req.headers.accept);
+  if (!table) return undefined;
+  const includeObject = parseIncludeObject(query.includeObject);
+  let first = true;
+  return (object) => {
+    const row = toTable(r, [object], {
+      includeObject,
+      listMeta: { resourceVersion: object.metadata.resourceVersion! },
+      now: new Date(),
+      version: table.version,
+      noHeaders: !first,
+    });
+    first = false;
+    return row;
+  };
 }
 
 function listResponse(

@@ -6,11 +6,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../status.js';
 import type { ResourceInfo } from '../resources.js';
+import type { KubeObject } from '../objects.js';
 import type { ListQuery, Registry, WatchEvent } from '../registry/registry.js';
 
 export interface WatchMetrics {
   onEvent?(r: ResourceInfo): void;
 }
+
+/** How an event's object goes on the wire: as is, or (for kubectl get -w) as a Table row. */
+export type WatchEncoder = (object: KubeObject) => unknown;
 
 export async function streamWatch(
   req: FastifyRequest,
@@ -20,6 +24,7 @@ export async function streamWatch(
   namespace: string | undefined,
   q: ListQuery,
   query: Record<string, string | undefined>,
+  encode: WatchEncoder = (o) => o,
   metrics: WatchMetrics = {},
 ): Promise<void> {
   const timeout = query.timeoutSeconds !== undefined ? Number(query.timeoutSeconds) : 0;
@@ -38,7 +43,7 @@ export async function streamWatch(
   };
   const send = (ev: WatchEvent): void => {
     metrics.onEvent?.(r);
-    write(JSON.stringify(ev) + '\n');
+    write(JSON.stringify({ type: ev.type, object: encode(ev.object) }) + '\n');
   };
   let timer: NodeJS.Timeout | undefined;
   // Filled in once the watch is open; finish() may run before that.
