@@ -171,7 +171,9 @@ export class AgentGateway {
   private connect(call: ConnectCall): void {
     const node = this.peerNode(call);
     if (!node) {
-      call.destroy(
+      // emit('error') sends the status to the client; destroy() would leave it hanging.
+      call.emit(
+        'error',
         Object.assign(new Error('a node certificate from Join is required'), {
           code: GrpcStatus.UNAUTHENTICATED,
         }),
@@ -234,7 +236,8 @@ export class AgentGateway {
         { node, claimed: reg.node_name },
         'register refused: node name differs from certificate',
       );
-      call.destroy(
+      call.emit(
+        'error',
         Object.assign(new Error(`this certificate is for node "${node}", not "${reg.node_name}"`), {
           code: GrpcStatus.PERMISSION_DENIED,
         }),
@@ -497,7 +500,7 @@ export class AgentGateway {
     call.on('data', (chunk: LogChunk__Output) => {
       out ??= this.logWaiters.get(chunk.request_id);
       if (!out) {
-        call.destroy();
+        done({ code: GrpcStatus.NOT_FOUND, details: 'no such log request' });
         return;
       }
       if (chunk.error) out.destroy(new ApiError('BadRequest', chunk.error));
