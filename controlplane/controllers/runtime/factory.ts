@@ -33,9 +33,8 @@ export class InformerFactory {
   }
 
   async start(): Promise<void> {
-    await Promise.all(
-      [...this.informers.values()].map((i) => (i.hasSynced ? undefined : i.start())),
-    );
+    const pending = [...this.informers.values()].filter((i) => !i.hasSynced);
+    await Promise.all(pending.map((i) => i.start()));
   }
 
   async stop(): Promise<void> {
