@@ -69,6 +69,15 @@ function reservedResources(value: string): { cpuMillis: number; memoryBytes: num
   return out;
 }
 
+function positiveInt(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}, got "${value}"`);
+    return n;
+  };
+}
+
 function listenAddress(value: string): string {
   try {
     parseListen(value);

@@ -20,6 +20,11 @@ import { GIT_VERSION } from '../version.js';
 import { NamespaceController } from '../controllers/namespace.js';
 import { AgentGateway } from '../agents/gateway.js';
 import { podLogsHandler } from '../agents/pod-logs.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
+import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
+import { LeaderElector } from '../leader/election.js';
 
 export interface ControlplaneOptions {
   dataDir: string;
@@ -30,6 +35,12 @@ export interface ControlplaneOptions {
   etcdEndpoints?: string[];
   /** host:port the agent gateway (gRPC) listens on. */
   agentListen?: string;
+  /** Seconds a leader's lease lives without renewal (--leader-lease-ttl). */
+  leaderLeaseTtlSeconds?: number;
+  /** A node silent this long becomes Unknown and tainted unreachable. */
+  nodeMonitorGracePeriodMs?: number;
+  /** Pods on an unreachable node without a toleration are evicted after this. */
+  podEvictionTimeoutMs?: number;
   /** Where to write the admin kubeconfig (default <dataDir>/admin.kubeconfig). */
   kubeconfigPath?: string;
   logger?: Logger;
@@ -41,6 +52,7 @@ export interface RunningControlplane {
   agentAddress: string;
   joinToken: string;
   gateway: AgentGateway;
+  elector: LeaderElector;
   kubeconfigPath: string;
   app: FastifyInstance;
   registry: Registry;
@@ -114,6 +126,36 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     );
     await namespaces.start();
     stopAll.push(() => namespaces.stop());
+    // Scheduler and controllers run on the elected leader only; every replica serves the API.
+    const controllers: ControllerFactory[] = [
+      (deps) =>
+        new NodeLifecycleController(deps, {
+          ...(opts.nodeMonitorGracePeriodMs
+            ? { monitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+            : {}),
+          ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
+        }),
+    ];
+    const manager = new ControllerManager({
+      registry,
+      logger: log.child({ component: 'controller-manager' }),
+      controllers,
+    });
+    const elector = new LeaderElector({
+      endpoints,
+      name: 'shoal-controllers',
+      identity: `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
+      ttlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
+      logger: log.child({ component: 'leader-election' }),
+      onStartedLeading: () => manager.start(),
+      onStoppedLeading: () => manager.stop(),
+    });
+    elector.start();
+    // Resigns, so another replica takes over at once; runs before the store closes.
+    stopAll.push(async () => {
+      await elector.stop();
+      await manager.stop();
+    });
     await app.listen({ host, port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
@@ -134,6 +176,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       agentAddress: `${agentListen.host === '0.0.0.0' ? advertise : agentListen.host}:${agentPort}`,
       joinToken: formatJoinToken(pki.caCertPem, tokens.joinToken),
       gateway,
+      elector,
       kubeconfigPath,
       app,
       registry,
