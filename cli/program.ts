@@ -122,6 +122,24 @@ export function buildProgram(): Command {
       '127.0.0.1:6444',
     )
     .option(
+      '--leader-lease-ttl <seconds>',
+      'how long a leader keeps its lease unrenewed',
+      positiveInt(2),
+      10,
+    )
+    .option(
+      '--node-monitor-grace-period <seconds>',
+      'a node silent this long is marked Unknown (> 10)',
+      positiveInt(11),
+      20,
+    )
+    .option(
+      '--pod-eviction-timeout <seconds>',
+      'pods on an unreachable node are replaced after this',
+      positiveInt(1),
+      30,
+    )
+    .option(
       '--kubeconfig-out <file>',
       'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)',
     )
@@ -137,12 +155,18 @@ export function buildProgram(): Command {
         etcdEndpoints?: string[];
         kubeconfigOut?: string;
         agentListen: string;
+        leaderLeaseTtl: number;
+        nodeMonitorGracePeriod: number;
+        podEvictionTimeout: number;
       }) => {
         const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
         const running = await startControlplane({
           dataDir: o.dataDir,
           listen: o.listen,
           agentListen: o.agentListen,
+          leaderLeaseTtlSeconds: o.leaderLeaseTtl,
+          nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod * 1000,
+          podEvictionTimeoutMs: o.podEvictionTimeout * 1000,
           logger,
           ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
           ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),
