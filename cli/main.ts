@@ -2,8 +2,8 @@
 // Entry point of the `shoal` executable: parse, run, and exit with a code
 // scripts can rely on (0 ok, 1 failure, 2 usage error).
 
-import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
+import { reportKubeError } from './commands/errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -11,12 +11,8 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0; usage errors exit 2, as scripts expect.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    console.error(`shoal: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    // One `error: …` line; --help exits 0, usage errors 2, failures 1, as scripts expect.
+    return reportKubeError(err, (t) => process.stderr.write(t));
   }
 }
 

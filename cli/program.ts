@@ -10,6 +10,8 @@ import {
 } from '../controlplane/cmd/controlplane.js';
 import { GIT_VERSION, SHOAL_VERSION } from '../controlplane/version.js';
 import { startAgent } from '../nodeagent/agent.js';
+import { registerKubeCommands } from './commands/index.js';
+import { registerClusterCommands } from './cluster/index.js';
 import { defaultNodeName } from '../nodeagent/host.js';
 import { parseQuantity, quantityMilliValue, quantityValue } from '../nodeagent/pods/quantity.js';
 
@@ -245,6 +247,8 @@ export function buildProgram(): Command {
         });
       },
     );
+  registerKubeCommands(program);
+  registerClusterCommands(program);
   return program;
 }
 

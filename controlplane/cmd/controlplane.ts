@@ -24,6 +24,10 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
 import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
+import { DaemonSetController } from '../controllers/daemonset.js';
+import { JobController } from '../controllers/job.js';
+import { GarbageCollector } from '../controllers/garbage-collector.js';
+import { EndpointsController } from '../controllers/endpoints.js';
 import { LeaderElector } from '../leader/election.js';
 
 export interface ControlplaneOptions {
@@ -135,6 +139,10 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
             : {}),
           ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
         }),
+      (deps) => new DaemonSetController(deps),
+      (deps) => new JobController(deps),
+      (deps) => new EndpointsController(deps),
+      (deps) => new GarbageCollector(deps),
     ];
     const manager = new ControllerManager({
       registry,

@@ -47,7 +47,7 @@ function repoRoot(): string {
 
 const ROOT = repoRoot();
 const SHOAL = join(ROOT, 'dist', 'cli', 'main.js');
-const BUSYBOX_SCRIPT = join(ROOT, 'test', 'support', 'busybox-image.sh');
+const BUSYBOX_SCRIPT = join(ROOT, 'deploy', 'busybox-image.sh');
 const BUSYBOX_LAYOUT_DIR = join(ROOT, '.tmp', 'busybox-oci');
 
 interface Options {

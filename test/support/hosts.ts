@@ -1,15 +1,19 @@
-// Several "hosts" on one machine: each a network namespace with a veth into
-// one bridge, on a private /24 the caller names. The bridge side holds the
-// gateway address, where the control plane listens for agents. Processes are
-// started on a host with `nsenter --net=…` (not `ip netns exec`, which
-// remounts /sys and hides the cgroup mounts runc needs). destroy() removes
-// every namespace, link and address it made.
+// Several "hosts" on one machine for tests: each a network namespace with a
+// veth into one bridge, on a random private /24. The bridge side holds the
+// gateway address, where the control plane listens for agents. The network
+// primitives are the ones `shoal cluster up` uses (cli/cluster/network.ts);
+// this adds random names and a destroy() that removes every namespace, link
+// and address it made.
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-
-const run = promisify(execFile);
+import {
+  createBridge,
+  createHost,
+  deleteHost,
+  deleteLink,
+  freeSubnet,
+  ip,
+} from '../../cli/cluster/network.js';
 
 export interface LabHost {
   name: string;
@@ -27,10 +31,6 @@ export interface Lab {
   setLink(host: LabHost, up: boolean): Promise<void>;
 }
 
-async function ip(...args: string[]): Promise<void> {
-  await run('ip', args);
-}
-
 /**
  * Creates `count` hosts on 10.<a>.<b>.0/24 (the subnet chosen at random
  * among ones no interface on this machine uses).
@@ -39,30 +39,25 @@ export async function createLab(count: number, opts: { prefix?: string } = {}): 
   const id = opts.prefix ?? `s${randomBytes(2).toString('hex')}`;
   const subnet = await freeSubnet();
   const bridge = `${id}br`;
-  const made: { netns: string[]; links: string[] } = { netns: [], links: [] };
+  const made: { hosts: { netns: string; veth: string }[]; bridge?: string } = { hosts: [] };
   const destroy = async (): Promise<void> => {
-    for (const ns of made.netns) await ip('netns', 'del', ns).catch(() => undefined);
-    for (const link of made.links) await ip('link', 'del', link).catch(() => undefined);
+    for (const h of made.hosts) await deleteHost(h).catch(() => undefined);
+    if (made.bridge) await deleteLink(made.bridge).catch(() => undefined);
   };
   try {
-    await ip('link', 'add', bridge, 'type', 'bridge');
-    made.links.push(bridge);
-    await ip('addr', 'add', `${subnet}.1/24`, 'dev', bridge);
-    await ip('link', 'set', bridge, 'up');
+    made.bridge = bridge;
+    await createBridge(bridge, `${subnet}.1`);
     const hosts: LabHost[] = [];
     for (let i = 0; i < count; i++) {
-      const name = `${id}h${i + 1}`;
-      const outside = `${id}v${i + 1}`;
-      const addr = `${subnet}.${i + 10}`;
-      await ip('netns', 'add', name);
-      made.netns.push(name);
-      await ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name);
-      made.links.push(outside);
-      await ip('link', 'set', outside, 'master', bridge, 'up');
-      await ip('-n', name, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-      await ip('-n', name, 'link', 'set', 'eth0', 'up');
-      await ip('-n', name, 'link', 'set', 'lo', 'up');
-      hosts.push({ name, netnsPath: `/run/netns/${name}`, ip: addr });
+      const spec = {
+        netns: `${id}h${i + 1}`,
+        veth: `${id}v${i + 1}`,
+        bridge,
+        address: `${subnet}.${i + 10}`,
+      };
+      made.hosts.push(spec);
+      await createHost(spec);
+      hosts.push({ name: spec.netns, netnsPath: `/run/netns/${spec.netns}`, ip: spec.address });
     }
     return {
       bridge,
@@ -78,18 +73,4 @@ export async function createLab(count: number, opts: { prefix?: string } = {}): 
     await destroy();
     throw err;
   }
-}
-
-/** A 10.x.y.0/24 that no address or route on this machine overlaps. */
-async function freeSubnet(): Promise<string> {
-  const { stdout } = await run('ip', ['-o', 'route', 'show', 'table', 'all']);
-  const { stdout: addrs } = await run('ip', ['-o', 'addr']);
-  const used = stdout + addrs;
-  for (let tries = 0; tries < 100; tries++) {
-    const a = 200 + Math.floor(Math.random() * 50);
-    const b = Math.floor(Math.random() * 250) + 1;
-    const candidate = `10.${a}.${b}`;
-    if (!used.includes(`${candidate}.`)) return candidate;
-  }
-  throw new Error('no free 10.x.y.0/24 subnet for the test hosts');
 }

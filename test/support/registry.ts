@@ -1,7 +1,7 @@
 // A real registry for tests: Debian's docker-registry (distribution 2.8) on a
 // free loopback port, storing in a temp dir, optionally behind htpasswd basic
-// auth. pushBusybox() builds the busybox OCI layout (cached under .tmp/) and
-// pushes it with skopeo. stop() kills the process it started and removes the
+// auth. pushBusybox() builds the busybox OCI layout with deploy/busybox-image.sh
+// (cached under .tmp/) and pushes it with skopeo. stop() kills the process it started and removes the
 // temp dir.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -89,7 +89,7 @@ ${auth}`,
       storageDir,
       stop,
       pushBusybox: async (tag = 'latest', name = 'busybox') => {
-        await run(join(SUPPORT_DIR, 'busybox-image.sh'), [BUSYBOX_LAYOUT_DIR]);
+        await run(join(REPO_ROOT, 'deploy', 'busybox-image.sh'), [BUSYBOX_LAYOUT_DIR]);
         const digestFile = join(dir, `digest-${randomBytes(4).toString('hex')}`);
         const args = ['copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile];
         if (opts.htpasswd)

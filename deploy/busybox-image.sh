@@ -5,6 +5,9 @@
 #
 # Usage: busybox-image.sh OUTDIR
 #
+# `shoal cluster up` preloads its registry with this image; the tests'
+# registry fixture (test/support/registry.ts) pushes it too.
+#
 # Cached: OUTDIR/.busybox-sha256 records which busybox binary it was built
 # from; when it matches, nothing is done. The layout is built beside OUTDIR and
 # renamed into place, so concurrent callers (parallel test workers) never see
