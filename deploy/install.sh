@@ -45,4 +45,6 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
-echo "shoal installed: $(node dist/cli/main.js version)"
+# `shoal` on the PATH, pointing at this checkout's build.
+ln -sf "$(pwd)/dist/cli/main.js" /usr/local/bin/shoal
+echo "shoal installed: $(shoal version)"
