@@ -25,6 +25,8 @@ import { randomUUID } from 'node:crypto';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
 import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
 import { DaemonSetController } from '../controllers/daemonset.js';
+import { ReplicaSetController } from '../controllers/replicaset.js';
+import { DeploymentController } from '../controllers/deployment.js';
 import { JobController } from '../controllers/job.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { EndpointsController } from '../controllers/endpoints.js';
@@ -139,6 +141,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
             : {}),
           ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
         }),
+      (deps) => new DeploymentController(deps),
+      (deps) => new ReplicaSetController(deps),
       (deps) => new DaemonSetController(deps),
       (deps) => new JobController(deps),
       (deps) => new EndpointsController(deps),
