@@ -5,66 +5,34 @@
 // catches up does not create or delete the same pod twice (client-go's
 // ControllerExpectations, reduced to what these controllers need).
 
-import { isRecord, type KubeObject, type OwnerReference } from '../api/objects.js';
+import type { KubeObject, OwnerReference } from '../api/objects.js';
+import { controllerRef, newControllerRef as podControlRef, podPhase } from './pod-control.js';
 import { ApiError, type StatusReasonName } from '../api/status.js';
 
-/** The ownerReference with controller=true, if any (an object has at most one). */
-export function controllerRefOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
-}
+// Pod state and controller references as pod-control.ts defines them for the
+// ReplicaSet and Deployment controllers: one definition for every controller.
+export {
+  controllerRef as controllerRefOf,
+  podPhase,
+  isPodActive,
+  isPodReady,
+  isPodAvailable,
+} from './pod-control.js';
 
 /** True when owner is obj's managing controller (compared by uid, as names can be reused). */
 export function isControlledBy(obj: KubeObject, ownerUid: string | undefined): boolean {
-  return ownerUid !== undefined && controllerRefOf(obj)?.uid === ownerUid;
+  return ownerUid !== undefined && controllerRef(obj)?.uid === ownerUid;
 }
 
-/** The reference a controller puts on what it creates; blockOwnerDeletion lets foreground deletion wait for it. */
+/** The reference a controller puts on what it creates, naming the owner by its own apiVersion and kind. */
 export function newControllerRef(owner: KubeObject): OwnerReference {
-  return {
-    apiVersion: owner.apiVersion ?? '',
-    kind: owner.kind ?? '',
-    name: owner.metadata.name ?? '',
-    uid: owner.metadata.uid ?? '',
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
-
-function podConditions(pod: KubeObject): Record<string, unknown>[] {
-  const status = isRecord(pod.status) ? pod.status : {};
-  return Array.isArray(status.conditions) ? status.conditions.filter(isRecord) : [];
-}
-
-export function podPhase(pod: KubeObject): string {
-  const status = isRecord(pod.status) ? pod.status : {};
-  return typeof status.phase === 'string' ? status.phase : '';
+  return podControlRef(owner, owner.apiVersion ?? '', owner.kind ?? '');
 }
 
 /** Succeeded or Failed: the pod will not run again. */
 export function isPodTerminal(pod: KubeObject): boolean {
   const phase = podPhase(pod);
   return phase === 'Succeeded' || phase === 'Failed';
-}
-
-/** Neither finished nor being deleted (controller.IsPodActive). */
-export function isPodActive(pod: KubeObject): boolean {
-  return !isPodTerminal(pod) && !pod.metadata.deletionTimestamp;
-}
-
-/** The Ready condition is True. */
-export function isPodReady(pod: KubeObject): boolean {
-  return podConditions(pod).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-/** Ready for at least minReadySeconds (podutil.IsPodAvailable). */
-export function isPodAvailable(pod: KubeObject, minReadySeconds: number, now: Date): boolean {
-  const ready = podConditions(pod).find((c) => c.type === 'Ready' && c.status === 'True');
-  if (!ready) return false;
-  if (minReadySeconds <= 0) return true;
-  const since = Date.parse(
-    typeof ready.lastTransitionTime === 'string' ? ready.lastTransitionTime : '',
-  );
-  return Number.isFinite(since) && since + minReadySeconds * 1000 <= now.getTime();
 }
 
 export function isApiError(err: unknown, ...reasons: StatusReasonName[]): boolean {
