@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
 import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
 import { DaemonSetController } from '../controllers/daemonset.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplicaSetController } from '../controllers/replicaset.js';
 import { DeploymentController } from '../controllers/deployment.js';
 import { JobController } from '../controllers/job.js';
@@ -134,6 +135,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     stopAll.push(() => namespaces.stop());
     // Scheduler and controllers run on the elected leader only; every replica serves the API.
     const controllers: ControllerFactory[] = [
+      (deps) => new Scheduler(deps),
       (deps) =>
         new NodeLifecycleController(deps, {
           ...(opts.nodeMonitorGracePeriodMs

@@ -18,7 +18,13 @@ export interface TestControlplane extends RunningControlplane {
 }
 
 export async function startTestControlplane(
-  opts: { etcd?: TestEtcd; agentListen?: string } = {},
+  opts: {
+    etcd?: TestEtcd;
+    agentListen?: string;
+    nodeMonitorGracePeriodMs?: number;
+    podEvictionTimeoutMs?: number;
+    leaderLeaseTtlSeconds?: number;
+  } = {},
 ): Promise<TestControlplane> {
   const etcd = opts.etcd ?? (await startEtcd());
   const dataDir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
@@ -27,6 +33,11 @@ export async function startTestControlplane(
       dataDir,
       listen: '127.0.0.1:0',
       agentListen: opts.agentListen ?? '127.0.0.1:0',
+      ...(opts.nodeMonitorGracePeriodMs
+        ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+        : {}),
+      ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
+      ...(opts.leaderLeaseTtlSeconds ? { leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds } : {}),
       etcdEndpoints: etcd.endpoints,
       logger: pino({ level: process.env.SHOAL_TEST_LOG ?? 'silent' }),
     });

@@ -1,0 +1,146 @@
+// The scheduler's view of the cluster, kept current by the pod and node
+// informers plus the scheduler's own assumptions: a pod it has chosen a node
+// for counts on that node from the moment of the decision, before its bind
+// reaches etcd, so the next attempt sees the resources as taken. The bind's
+// outcome either confirms the assumption (the informer delivers the bound
+// pod) or forgets it (the bind failed).
+//
+// The cache is itself the Snapshot the pipeline reads. That is safe without a
+// copy because an attempt runs synchronously: the cache only changes from
+// informer callbacks and from the scheduler between attempts.
+
+import { isRecord, type KubeObject } from '../api/objects.js';
+import { MutableNodeInfo, type NodeInfo } from './node-info.js';
+import { parsePod, podKey, type PodInfo } from './pod-info.js';
+import type { Snapshot } from './types.js';
+
+interface Placement {
+  node: string;
+  assumed: boolean;
+}
+
+/** A pod that no longer holds its node's resources: finished, or never bound. */
+function holdsResources(pod: KubeObject): boolean {
+  const spec = isRecord(pod.spec) ? pod.spec : {};
+  const status = isRecord(pod.status) ? pod.status : {};
+  if (typeof spec.nodeName !== 'string' || spec.nodeName === '') return false;
+  return status.phase !== 'Succeeded' && status.phase !== 'Failed';
+}
+
+export class SchedulerCache implements Snapshot {
+  private readonly infos = new Map<string, MutableNodeInfo>();
+  private readonly placements = new Map<string, Placement>();
+  private nodeList: NodeInfo[] | undefined;
+  private changes = 0;
+
+  get version(): number {
+    return this.changes;
+  }
+
+  get nodes(): readonly NodeInfo[] {
+    this.nodeList ??= [...this.infos.values()].filter((n) => n.hasNode);
+    return this.nodeList;
+  }
+
+  get(name: string): NodeInfo | undefined {
+    const info = this.infos.get(name);
+    return info?.hasNode ? info : undefined;
+  }
+
+  /** How many pods are placed (bound or assumed). */
+  get podCount(): number {
+    return this.placements.size;
+  }
+
+  setNode(node: KubeObject): void {
+    const name = node.metadata.name ?? '';
+    const info = this.info(name);
+    if (!info.hasNode) this.nodeList = undefined;
+    info.setNode(node);
+    this.changes++;
+  }
+
+  removeNode(name: string): void {
+    const info = this.infos.get(name);
+    if (!info) return;
+    // Its pods stay counted until their own deletes arrive, as in kube-scheduler.
+    info.setNode(undefined);
+    if (info.pods.size === 0) this.infos.delete(name);
+    this.nodeList = undefined;
+    this.changes++;
+  }
+
+  /** A pod as the informer reports it: placed if bound and running, else not. */
+  setPod(pod: KubeObject): void {
+    const key = podKey(pod);
+    if (!holdsResources(pod)) {
+      // An unbound pod we assumed stays assumed: its bind is still in flight.
+      if (this.placements.get(key)?.assumed && !isBound(pod)) return;
+      this.removePod(key);
+      return;
+    }
+    this.place(parsePod(pod), false);
+  }
+
+  removePod(key: string): void {
+    const p = this.placements.get(key);
+    if (!p) return;
+    this.placements.delete(key);
+    const info = this.infos.get(p.node);
+    info?.removePod(key);
+    if (info && !info.hasNode && info.pods.size === 0) this.infos.delete(p.node);
+    this.changes++;
+  }
+
+  /** Counts pod on nodeName until its bind is confirmed or forgotten. */
+  assume(pod: PodInfo, nodeName: string): void {
+    this.place({ ...pod, nodeName }, true);
+  }
+
+  /** The bind failed: the pod no longer counts — unless the informer has confirmed it meanwhile. */
+  forget(key: string): void {
+    if (this.placements.get(key)?.assumed) this.removePod(key);
+  }
+
+  isAssumed(key: string): boolean {
+    return this.placements.get(key)?.assumed ?? false;
+  }
+
+  /** The node a pod is placed on (bound or assumed), if any. */
+  placement(key: string): string | undefined {
+    return this.placements.get(key)?.node;
+  }
+
+  private place(pod: PodInfo, assumed: boolean): void {
+    const old = this.placements.get(pod.key);
+    if (old && old.node !== pod.nodeName) this.infos.get(old.node)?.removePod(pod.key);
+    this.info(pod.nodeName).addPod(pod);
+    this.placements.set(pod.key, { node: pod.nodeName, assumed });
+    this.changes++;
+  }
+
+  private info(name: string): MutableNodeInfo {
+    let info = this.infos.get(name);
+    if (!info) {
+      info = new MutableNodeInfo(name);
+      this.infos.set(name, info);
+    }
+    return info;
+  }
+}
+
+function isBound(pod: KubeObject): boolean {
+  const spec = isRecord(pod.spec) ? pod.spec : {};
+  return typeof spec.nodeName === 'string' && spec.nodeName !== '';
+}
+
+/** A snapshot of fixed nodes and pods (bound pods are placed), for tests and tools. */
+export function buildSnapshot(
+  nodes: readonly KubeObject[],
+  pods: readonly KubeObject[] = [],
+): Snapshot {
+  const cache = new SchedulerCache();
+  for (const n of nodes) cache.setNode(n);
+  for (const p of pods) cache.setPod(p);
+  return cache;
+}

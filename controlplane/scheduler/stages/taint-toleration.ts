@@ -1,0 +1,25 @@
+// Taints with effect NoSchedule or NoExecute keep out every pod that does not
+// tolerate them; the reason names the first such taint, as kube-scheduler's
+// TaintToleration does. PreferNoSchedule only lowers a node's score
+// (taint-prefer-no-schedule.ts).
+
+import {
+  FITS,
+  reject,
+  type FilterStage,
+  type NodeInfo,
+  type PodInfo,
+  type Verdict,
+} from '../types.js';
+import { firstUntolerated, untoleratedReason } from '../tolerations.js';
+
+const EFFECTS = ['NoSchedule', 'NoExecute'] as const;
+
+export class TaintToleration implements FilterStage {
+  readonly name = 'TaintToleration';
+
+  filter(pod: PodInfo, node: NodeInfo): Verdict {
+    const taint = firstUntolerated(node.taints, pod.tolerations, EFFECTS);
+    return taint ? reject(untoleratedReason(taint)) : FITS;
+  }
+}
