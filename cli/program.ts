@@ -93,7 +93,10 @@ export function buildProgram(): Command {
   const program = new Command('shoal')
     .description('Shoal: containers on many hosts, behind the Kubernetes API')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Options after a subcommand belong to it: `controlplane token --data-dir X`
+    // must not hand --data-dir to `controlplane` itself.
+    .enablePositionalOptions();
 
   program
     .command('version')
@@ -104,6 +107,7 @@ export function buildProgram(): Command {
 
   const cp = program
     .command('controlplane')
+    .enablePositionalOptions()
     .description('run the control plane: API server over etcd')
     .option(
       '--data-dir <dir>',

@@ -48,6 +48,11 @@ export interface ControlplaneOptions {
   nodeMonitorGracePeriodMs?: number;
   /** Pods on an unreachable node without a toleration are evicted after this. */
   podEvictionTimeoutMs?: number;
+  /**
+   * false: serve the API only, with no scheduler or controllers (as a bare
+   * kube-apiserver); tests of API semantics use this. Default true.
+   */
+  runControllers?: boolean;
   /** Where to write the admin kubeconfig (default <dataDir>/admin.kubeconfig). */
   kubeconfigPath?: string;
   logger?: Logger;
@@ -164,7 +169,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       onStartedLeading: () => manager.start(),
       onStoppedLeading: () => manager.stop(),
     });
-    elector.start();
+    if (opts.runControllers !== false) elector.start();
     // Resigns, so another replica takes over at once; runs before the store closes.
     stopAll.push(async () => {
       await elector.stop();
@@ -214,6 +219,11 @@ export async function printJoinToken(dataDir: string): Promise<string> {
   const dir = resolve(dataDir);
   const tokens = await loadOrCreateTokens(dir);
   // Read-only: loading the PKI here could reissue the serving certificate.
-  const caCertPem = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8');
+  const caCertPem = await readFile(join(dir, 'pki', 'ca.crt'), 'utf8').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`no cluster in ${dir}: start \`shoal controlplane --data-dir ${dir}\` first`);
+    }
+    throw err;
+  });
   return formatJoinToken(caCertPem, tokens.joinToken);
 }

@@ -226,7 +226,18 @@ async function untar(blob: string, dir: string): Promise<string> {
   );
   const [pipeErr, code] = await Promise.all([piped, exited]);
   if (code !== 0) throw new Error(`tar exited ${code}: ${stderr.trim()}`);
-  if (pipeErr) throw pipeErr;
+  if (pipeErr) {
+    // tar stops reading at the archive's end marker; bytes after it never
+    // reached the hasher, so hash the whole content in a second pass.
+    const closedEarly =
+      /premature close|EPIPE/i.test(pipeErr.message) ||
+      (pipeErr as NodeJS.ErrnoException).code === 'EPIPE';
+    if (!closedEarly) throw pipeErr;
+    const full = createHash('sha256');
+    const content = gzip ? createReadStream(blob).pipe(createGunzip()) : createReadStream(blob);
+    for await (const chunk of content) full.update(chunk as Buffer);
+    return `sha256:${full.digest('hex')}`;
+  }
   return `sha256:${hash.digest('hex')}`;
 }
 

@@ -63,19 +63,6 @@ const pod = (name: string, extra: Body = {}): Body => ({
 beforeAll(async () => {
   cp = await startTestControlplane();
   token = (await loadOrCreateTokens(cp.dataDir)).adminToken;
-  // Pods here are bound to these nodes; the node lifecycle controller would
-  // remove pods bound to nodes that do not exist.
-  for (const name of ['node-a', 'node-b', 'node-z']) {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await call('POST', '/api/v1/nodes', {
-      metadata: { name },
-      status: {
-        conditions: [
-          { type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now },
-        ],
-      },
-    });
-  }
 });
 afterAll(async () => {
   await cp?.stop();

@@ -69,6 +69,7 @@ beforeAll(async () => {
   image2 = `${registry.host}/busybox:v2`;
   cp = await startTestControlplane({
     agentListen: `${lab.gatewayIp}:0`,
+    controllers: true,
     // Short enough that the dead-host test fits in a test run.
     nodeMonitorGracePeriodMs: 12_000,
     podEvictionTimeoutMs: 3_000,

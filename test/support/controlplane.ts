@@ -24,6 +24,8 @@ export async function startTestControlplane(
     nodeMonitorGracePeriodMs?: number;
     podEvictionTimeoutMs?: number;
     leaderLeaseTtlSeconds?: number;
+    /** Scheduler and controllers; off by default so API tests see only what they write. */
+    controllers?: boolean;
   } = {},
 ): Promise<TestControlplane> {
   const etcd = opts.etcd ?? (await startEtcd());
@@ -33,6 +35,7 @@ export async function startTestControlplane(
       dataDir,
       listen: '127.0.0.1:0',
       agentListen: opts.agentListen ?? '127.0.0.1:0',
+      runControllers: opts.controllers ?? false,
       ...(opts.nodeMonitorGracePeriodMs
         ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
         : {}),
