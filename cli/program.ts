@@ -146,6 +146,10 @@ export function buildProgram(): Command {
       30,
     )
     .option(
+      '--no-controllers',
+      'serve the API only; the scheduler and controllers run on other replicas',
+    )
+    .option(
       '--kubeconfig-out <file>',
       'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)',
     )
@@ -164,6 +168,7 @@ export function buildProgram(): Command {
         leaderLeaseTtl: number;
         nodeMonitorGracePeriod: number;
         podEvictionTimeout: number;
+        controllers: boolean;
       }) => {
         const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
         const running = await startControlplane({
@@ -173,6 +178,7 @@ export function buildProgram(): Command {
           leaderLeaseTtlSeconds: o.leaderLeaseTtl,
           nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod * 1000,
           podEvictionTimeoutMs: o.podEvictionTimeout * 1000,
+          runControllers: o.controllers,
           logger,
           ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
           ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),
