@@ -228,10 +228,22 @@ async function main(): Promise<void> {
     );
     const expected = rsCount * perRs + barePods;
     const deadline = Date.now() + 30 * 60_000;
-    while (bound < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    // The watch gives latencies; completion is read from the API itself, so a
+    // dropped watch cannot stall the run.
+    let boundNow = 0;
+    while (boundNow < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const list = JSON.parse((await call('GET', '/api/v1/pods')).text) as {
+        items: { spec?: { nodeName?: string } }[];
+      };
+      boundNow = list.items.filter((p) => p.spec?.nodeName).length;
+    }
+    const finished = performance.now();
     watchReq.destroy();
     latencies.sort((a, b) => a - b);
-    const rate = bound / ((lastBind - firstBind) / 1000);
+    bound = boundNow;
+    const rate = bound / ((finished - (firstBind || createStart)) / 1000);
+    void lastBind;
     const rss = await peakRssMiB(cp.child.pid!);
 
     console.log(
@@ -244,7 +256,7 @@ async function main(): Promise<void> {
       `| pods bound | ${bound}/${expected} | ${rsCount} ReplicaSets × ${perRs} + ${barePods} bare pods; created over ${((performance.now() - createStart) / 1000).toFixed(1)} s |`,
     );
     console.log(
-      `| pods bound per second, sustained | ${rate.toFixed(0)} | first bind to last bind |`,
+      `| pods bound per second, sustained | ${rate.toFixed(0)} | first bind seen until all are bound (read from the API each second) |`,
     );
     console.log(
       `| creation → bind, p50 / p99 | ${percentile(latencies, 50).toFixed(0)} ms / ${percentile(latencies, 99).toFixed(0)} ms | as one watcher sees the two events |`,
