@@ -12,7 +12,7 @@
 // Everything it makes (containers, pods, agent, lab hosts, registry, control
 // plane, temp dirs) is removed before it exits, on failure too.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -21,10 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { ImagePuller } from '../../nodeagent/images/puller.js';
-import { createLab, type LabHost } from '../support/hosts.js';
+import { createLab } from '../support/hosts.js';
 import { startRegistry } from '../support/registry.js';
 import { startTestControlplane } from '../support/controlplane.js';
-import { runcContainers, scrubAgent, type TestAgent } from '../support/agents.js';
+import { runcContainers, scrubAgent, startAgentOn } from '../support/agents.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
@@ -46,7 +46,6 @@ function repoRoot(): string {
 }
 
 const ROOT = repoRoot();
-const SHOAL = join(ROOT, 'dist', 'cli', 'main.js');
 const BUSYBOX_SCRIPT = join(ROOT, 'deploy', 'busybox-image.sh');
 const BUSYBOX_LAYOUT_DIR = join(ROOT, '.tmp', 'busybox-oci');
 
@@ -135,70 +134,6 @@ async function rawRunc(n: number, work: string, teardown: Teardown): Promise<num
   return times;
 }
 
-/**
- * `shoal agent` on a lab host, as test/support/agents.ts's startAgentOn starts
- * it, but with the binary found from the repository root (see repoRoot).
- */
-async function startAgent(
-  host: LabHost,
-  args: { server: string; token: string; registry: string },
-  dataDir: string,
-): Promise<TestAgent> {
-  let out = '';
-  const launch = (): ChildProcess => {
-    const child = spawn(
-      'nsenter',
-      [
-        `--net=${host.netnsPath}`,
-        process.execPath,
-        SHOAL,
-        'agent',
-        '--server',
-        args.server,
-        '--token',
-        args.token,
-        '--data-dir',
-        dataDir,
-        '--node-name',
-        host.name,
-        '--node-ip',
-        host.ip,
-        '--insecure-registry',
-        args.registry,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-    );
-    // Only the tail: it is for the error message if the node never gets Ready.
-    const keep = (d: Buffer): void => void (out = (out + d.toString()).slice(-8000));
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    return child;
-  };
-  const exited = async (child: ChildProcess): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  };
-  const agent: TestAgent = {
-    host,
-    nodeName: host.name,
-    dataDir,
-    process: launch(),
-    output: () => out,
-    kill9: async () => {
-      agent.process.kill('SIGKILL');
-      await exited(agent.process);
-    },
-    restart: async () => {
-      agent.process = launch();
-    },
-    stop: async () => {
-      agent.process.kill('SIGTERM');
-      await exited(agent.process);
-    },
-  };
-  return agent;
-}
-
 function benchPod(name: string, node: string, image: string): k8s.V1Pod {
   return {
     metadata: { name, labels: { app: 'pod-start-bench' } },
@@ -235,9 +170,9 @@ async function podStarts(
   const core = kc.makeApiClient(k8s.CoreV1Api);
 
   const host = lab.hosts[0]!;
-  const agent = await startAgent(
+  const agent = await startAgentOn(
     host,
-    { server: cp.agentAddress, token: cp.joinToken, registry: registry.host },
+    { server: cp.agentAddress, token: cp.joinToken, insecureRegistries: [registry.host] },
     await mkdtemp(join(work, 'agent-')),
   );
   teardown.add('agent', async () => {
