@@ -77,7 +77,8 @@ export async function serveLogs(
         stream.write({ request_id: id, data: buf });
       }
       // The container stopped (or was replaced): its log is complete.
-      if (worker.logFiles(req.container).current !== file) break;
+      const latest = worker.logFiles(req.container);
+      if (!latest.running || latest.current !== file) break;
     }
   } finally {
     await handle.close();

@@ -132,6 +132,8 @@ export class PodWorker {
   >();
   private readonly readiness = new Map<string, boolean>();
   private readonly started = new Map<string, boolean>();
+  /** When each container's last image pull failed (pulls back off like restarts). */
+  private readonly pullFailedAt = new Map<string, number>();
   private syncing: Promise<void> | undefined;
   private again = false;
   private terminating: Promise<void> | undefined;
@@ -176,17 +178,19 @@ export class PodWorker {
     return this.state.podIP;
   }
 
-  /** The runc ids and log files of a container: current first, then the previous instance. */
-  logFiles(container: string): { current?: string; previous?: string } {
+  /**
+   * A container's log files: the newest instance's (running or finished),
+   * the one before it, and whether the newest is still running.
+   */
+  logFiles(container: string): { current?: string; previous?: string; running: boolean } {
     const rec = this.state.containers[container];
-    if (!rec) return {};
+    if (!rec) return { running: false };
     const file = (attempt: number): string => join(this.dir, 'logs', container, `${attempt}.log`);
-    const running = rec.id !== undefined;
+    const started = rec.id !== undefined || rec.terminated !== undefined;
     return {
-      ...(running ? { current: file(rec.restartCount) } : {}),
-      ...(rec.restartCount > 0 || (running && rec.terminated)
-        ? { previous: file(Math.max(0, rec.restartCount - (rec.terminated && !running ? 0 : 1))) }
-        : {}),
+      ...(started ? { current: file(rec.restartCount) } : {}),
+      ...(rec.restartCount > 0 ? { previous: file(rec.restartCount - 1) } : {}),
+      running: rec.id !== undefined && !rec.terminated,
     };
   }
 
@@ -237,7 +241,7 @@ export class PodWorker {
       else
         state = {
           waiting: rec.waiting ?? {
-            reason: this.volumes ? 'ContainerCreating' : 'ContainerCreating',
+            reason: 'ContainerCreating',
           },
         };
       const out: ContainerRuntimeState = {
@@ -441,31 +445,28 @@ export class PodWorker {
         return;
       }
     }
+    // A failed pull is retried after the kubelet's backoff (10 s doubling to 5 min).
+    const pullKey = `${key}#pull`;
+    const pullFailedAt = this.pullFailedAt.get(c.name);
+    if (
+      pullFailedAt !== undefined &&
+      this.ctx.backoff.isInBackOffSince(pullKey, pullFailedAt, Date.now())
+    ) {
+      rec.waiting = { reason: 'ImagePullBackOff', message: rec.waiting?.message ?? '' };
+      return;
+    }
     let image: PulledImage;
     try {
       image = await this.pullImage(c);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const pullKey = `${key}#pull`;
-      const was = rec.waiting?.reason;
-      rec.waiting = {
-        reason:
-          was === 'ErrImagePull' || was === 'ImagePullBackOff'
-            ? 'ImagePullBackOff'
-            : 'ErrImagePull',
-        message,
-      };
+      rec.waiting = { reason: 'ErrImagePull', message };
+      this.pullFailedAt.set(c.name, Date.now());
       this.ctx.backoff.next(pullKey, Date.now());
       return;
     }
-    if (rec.waiting?.reason === 'ImagePullBackOff' || rec.waiting?.reason === 'ErrImagePull') {
-      // Wait out an image pull backoff before trying again.
-      const pullKey = `${key}#pull`;
-      if (this.ctx.backoff.isInBackOffSince(pullKey, Date.now() - 1, Date.now())) {
-        // the image is here now: go on
-      }
-      this.ctx.backoff.reset(pullKey);
-    }
+    this.pullFailedAt.delete(c.name);
+    this.ctx.backoff.reset(pullKey);
     const env = resolveEnv(c, {
       pod: this.state.pod,
       configMaps: byName(this.state.configMaps),

@@ -154,6 +154,10 @@ describe('node agents', () => {
     const st = (await readPod('crasher'))!.status!.containerStatuses![0]!;
     expect(st.lastState?.terminated?.exitCode).toBe(3);
     expect(st.lastState?.terminated?.reason).toBe('Error');
+    // The log of an exited container can still be read, as kubectl logs does.
+    expect(await core.readNamespacedPodLog({ namespace: 'default', name: 'crasher' })).toContain(
+      'boom',
+    );
   });
 
   it('reports ErrImagePull for a missing image while other pods run', async () => {
