@@ -345,8 +345,9 @@ describe('patches', () => {
       manifest,
       'application/apply-patch+yaml',
     );
-    // The default manager comes from the user agent, so this one applies as "lightMyRequest".
-    expect([200, 409]).toContain(noManager.status);
+    // An apply must name its field manager.
+    expect(noManager.status).toBe(400);
+    expect(noManager.body.message).toMatch(/fieldManager: Required value/);
   });
 });
 

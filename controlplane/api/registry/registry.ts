@@ -493,10 +493,10 @@ export class Registry {
       );
     }
     applied.metadata.name = name;
-    const existing = await this.wrap(r, name, () => this.store.get(objectKey(r, namespace, name)));
-    if (!existing) {
+    // The applied configuration merged into what is live (or into nothing), or its conflicts.
+    const merge = (live: KubeObject | undefined): KubeObject => {
       const result = serverSideApply({
-        live: undefined,
+        live,
         applied,
         manager,
         force: opts.force ?? false,
@@ -505,33 +505,20 @@ export class Registry {
         now: this.timestamp(),
       });
       if ('conflicts' in result) throw applyConflictError(result.conflicts);
+      return result.object;
+    };
+    const existing = await this.wrap(r, name, () => this.store.get(objectKey(r, namespace, name)));
+    if (!existing) {
+      const merged = merge(undefined);
       try {
-        const object = await this.create(r, namespace, result.object, { ...opts, applied: true });
+        const object = await this.create(r, namespace, merged, { ...opts, applied: true });
         return { object, created: true };
       } catch (err) {
         // Someone created it meanwhile: apply onto theirs.
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
       }
     }
-    const object = await this.writeUpdate(
-      r,
-      namespace,
-      name,
-      { ...opts, applied: true },
-      (current) => {
-        const result = serverSideApply({
-          live: current,
-          applied,
-          manager,
-          force: opts.force ?? false,
-          kind: r.kind,
-          apiVersion: apiVersionOf(r),
-          now: this.timestamp(),
-        });
-        if ('conflicts' in result) throw applyConflictError(result.conflicts);
-        return result.object;
-      },
-    );
+    const object = await this.writeUpdate(r, namespace, name, { ...opts, applied: true }, merge);
     return { object, created: false };
   }
 

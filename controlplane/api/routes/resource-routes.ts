@@ -455,7 +455,12 @@ function writeOptions(req: FastifyRequest, q: Query): WriteOptions {
       throw new ApiError('BadRequest', `Invalid dry run value: "${q.dryRun}"`);
     out.dryRun = true;
   }
-  out.fieldManager = q.fieldManager ?? defaultManager(req.headers['user-agent']);
+  // Apply patches must name their manager (Kubernetes answers 400 otherwise);
+  // other writes are attributed to the client's user agent.
+  const isApply = (req.headers['content-type'] ?? '').startsWith('application/apply-patch');
+  const manager =
+    q.fieldManager ?? (isApply ? undefined : defaultManager(req.headers['user-agent']));
+  if (manager) out.fieldManager = manager;
   const fv = q.fieldValidation ?? '';
   if (fv !== '' && fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
     throw new ApiError(
