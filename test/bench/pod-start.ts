@@ -13,11 +13,9 @@
 // plane, temp dirs) is removed before it exits, on failure too.
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { ImagePuller } from '../../nodeagent/images/puller.js';
@@ -26,6 +24,7 @@ import { startRegistry } from '../support/registry.js';
 import { startTestControlplane } from '../support/controlplane.js';
 import { runcContainers, scrubAgent, startAgentOn } from '../support/agents.js';
 import { waitFor } from '../support/wait.js';
+import { repoRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
 
@@ -35,16 +34,6 @@ const run = promisify(execFile);
  * they run compiled (dist/dist/cli/main.js, dist/test/support/busybox-image.sh),
  * so this script finds the shoal binary and the image script itself.
  */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root (package.json)');
-    dir = up;
-  }
-  return dir;
-}
-
 const ROOT = repoRoot();
 const BUSYBOX_SCRIPT = join(ROOT, 'deploy', 'busybox-image.sh');
 const BUSYBOX_LAYOUT_DIR = join(ROOT, '.tmp', 'busybox-oci');

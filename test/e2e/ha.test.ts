@@ -6,22 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp as copyDir, mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Etcd3 } from 'etcd3';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
 import { freePort } from '../../controlplane/etcd/ports.js';
 import { waitFor } from '../support/wait.js';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
-const SHOAL = join(repoRoot(), 'dist', 'cli', 'main.js');
+import { SHOAL_CLI as SHOAL } from '../support/paths.js';
 
 interface Replica {
   dataDir: string;

@@ -6,25 +6,11 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { LabHost } from './hosts.js';
+import { SHOAL_CLI as SHOAL } from './paths.js';
 
 const run = promisify(execFile);
-/** The built CLI, found from the repository root whether this file runs from source or from dist/. */
-const SHOAL = join(repoRoot(), 'dist', 'cli', 'main.js');
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('no package.json above test/support');
-    dir = up;
-  }
-  return dir;
-}
-
 export interface TestAgent {
   host: LabHost;
   nodeName: string;

@@ -7,16 +7,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { repoRoot } from './paths.js';
+import { freePort } from '../../controlplane/etcd/ports.js';
 
 const run = promisify(execFile);
 
-const SUPPORT_DIR = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = join(SUPPORT_DIR, '..', '..');
+const REPO_ROOT = repoRoot();
 /** Where the busybox OCI layout is built once and reused by every test run. */
 export const BUSYBOX_LAYOUT_DIR = join(REPO_ROOT, '.tmp', 'busybox-oci');
 
@@ -124,18 +123,6 @@ async function htpasswdLine(creds: RegistryCredentials): Promise<string> {
   if (!stdout.startsWith('$2y$'))
     throw new Error(`perl crypt() did not produce a bcrypt hash: ${stdout}`);
   return `${creds.user}:${stdout}\n`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(host: string, proc: ChildProcess, stderr: () => string): Promise<void> {
