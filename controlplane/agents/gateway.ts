@@ -68,6 +68,8 @@ interface Session {
   lastHeartbeatWrite: number;
   /** Sends happen in watch order even though building each one reads etcd. */
   sending: Promise<void>;
+  /** What the agent was last sent of each pod, less status: its own status reports need no echo. */
+  sent: Map<string, string>;
 }
 
 export class AgentGateway {
@@ -304,6 +306,7 @@ export class AgentGateway {
       call,
       lastHeartbeatWrite: Date.now(),
       sending: Promise.resolve(),
+      sent: new Map(),
     };
     this.sessions.set(node, session);
     const nodeSpec = isRecord(nodeObj.spec) ? nodeObj.spec : {};
@@ -342,6 +345,7 @@ export class AgentGateway {
     const selector = `spec.nodeName=${session.node}`;
     const initial = await this.opts.registry.list(PODS, undefined, { fieldSelector: selector });
     const pods = await Promise.all(initial.items.map((p) => this.desiredPod(p)));
+    for (const p of initial.items) session.sent.set(p.metadata.uid ?? '', withoutStatus(p));
     session.call.write({ desired: { pods, resource_version: String(initial.revision) } });
     return this.opts.registry.watch(
       PODS,
@@ -349,6 +353,15 @@ export class AgentGateway {
       { fieldSelector: selector, resourceVersion: String(initial.revision) },
       {
         onEvent: (ev) => {
+          const uid = ev.object.metadata.uid ?? '';
+          if (ev.type === 'DELETED') {
+            session.sent.delete(uid);
+          } else {
+            // Most pod writes are the agent's own status reports: nothing for it to act on.
+            const seen = withoutStatus(ev.object);
+            if (session.sent.get(uid) === seen) return;
+            session.sent.set(uid, seen);
+          }
           session.sending = session.sending
             .then(async () => {
               const pod =
@@ -549,6 +562,12 @@ export class AgentGateway {
     if (!verdict.ok) return undefined;
     return nodeNameFromCommonName(verdict.commonName);
   }
+}
+
+/** The pod as the agent acts on it: everything but status and write bookkeeping. */
+function withoutStatus(pod: KubeObject): string {
+  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = pod.metadata;
+  return JSON.stringify({ metadata, spec: pod.spec });
 }
 
 function bare(pod: KubeObject): DesiredPod {
