@@ -173,11 +173,19 @@ async function main(): Promise<void> {
           buf += d.toString();
           let nl: number;
           while ((nl = buf.indexOf('\n')) >= 0) {
-            const ev = JSON.parse(buf.slice(0, nl)) as {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(line);
+            } catch {
+              continue;
+            }
+            const ev = parsed as {
               type: string;
               object: { metadata: { uid: string }; spec?: { nodeName?: string } };
             };
-            buf = buf.slice(nl + 1);
+            if (ev.type === 'ERROR') continue;
             const uid = ev.object.metadata.uid;
             const now = performance.now();
             if (!seen.has(uid)) seen.set(uid, now);
