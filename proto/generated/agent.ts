@@ -4,6 +4,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AgentClient as _shoal_agent_v1_AgentClient, AgentDefinition as _shoal_agent_v1_AgentDefinition } from './shoal/agent/v1/Agent.js';
 import type { AgentMessage as _shoal_agent_v1_AgentMessage, AgentMessage__Output as _shoal_agent_v1_AgentMessage__Output } from './shoal/agent/v1/AgentMessage.js';
+import type { ClusterNetwork as _shoal_agent_v1_ClusterNetwork, ClusterNetwork__Output as _shoal_agent_v1_ClusterNetwork__Output } from './shoal/agent/v1/ClusterNetwork.js';
 import type { ControlMessage as _shoal_agent_v1_ControlMessage, ControlMessage__Output as _shoal_agent_v1_ControlMessage__Output } from './shoal/agent/v1/ControlMessage.js';
 import type { DesiredPod as _shoal_agent_v1_DesiredPod, DesiredPod__Output as _shoal_agent_v1_DesiredPod__Output } from './shoal/agent/v1/DesiredPod.js';
 import type { DesiredPods as _shoal_agent_v1_DesiredPods, DesiredPods__Output as _shoal_agent_v1_DesiredPods__Output } from './shoal/agent/v1/DesiredPods.js';
@@ -11,13 +12,17 @@ import type { Heartbeat as _shoal_agent_v1_Heartbeat, Heartbeat__Output as _shoa
 import type { JoinClient as _shoal_agent_v1_JoinClient, JoinDefinition as _shoal_agent_v1_JoinDefinition } from './shoal/agent/v1/Join.js';
 import type { JoinRequest as _shoal_agent_v1_JoinRequest, JoinRequest__Output as _shoal_agent_v1_JoinRequest__Output } from './shoal/agent/v1/JoinRequest.js';
 import type { JoinResponse as _shoal_agent_v1_JoinResponse, JoinResponse__Output as _shoal_agent_v1_JoinResponse__Output } from './shoal/agent/v1/JoinResponse.js';
+import type { LocalVolume as _shoal_agent_v1_LocalVolume, LocalVolume__Output as _shoal_agent_v1_LocalVolume__Output } from './shoal/agent/v1/LocalVolume.js';
+import type { LocalVolumes as _shoal_agent_v1_LocalVolumes, LocalVolumes__Output as _shoal_agent_v1_LocalVolumes__Output } from './shoal/agent/v1/LocalVolumes.js';
 import type { LogAck as _shoal_agent_v1_LogAck, LogAck__Output as _shoal_agent_v1_LogAck__Output } from './shoal/agent/v1/LogAck.js';
 import type { LogChunk as _shoal_agent_v1_LogChunk, LogChunk__Output as _shoal_agent_v1_LogChunk__Output } from './shoal/agent/v1/LogChunk.js';
 import type { LogRequest as _shoal_agent_v1_LogRequest, LogRequest__Output as _shoal_agent_v1_LogRequest__Output } from './shoal/agent/v1/LogRequest.js';
 import type { NodeAddress as _shoal_agent_v1_NodeAddress, NodeAddress__Output as _shoal_agent_v1_NodeAddress__Output } from './shoal/agent/v1/NodeAddress.js';
 import type { NodeConfig as _shoal_agent_v1_NodeConfig, NodeConfig__Output as _shoal_agent_v1_NodeConfig__Output } from './shoal/agent/v1/NodeConfig.js';
 import type { NodeInfo as _shoal_agent_v1_NodeInfo, NodeInfo__Output as _shoal_agent_v1_NodeInfo__Output } from './shoal/agent/v1/NodeInfo.js';
+import type { NodeRoute as _shoal_agent_v1_NodeRoute, NodeRoute__Output as _shoal_agent_v1_NodeRoute__Output } from './shoal/agent/v1/NodeRoute.js';
 import type { PodChange as _shoal_agent_v1_PodChange, PodChange__Output as _shoal_agent_v1_PodChange__Output } from './shoal/agent/v1/PodChange.js';
+import type { PodEvent as _shoal_agent_v1_PodEvent, PodEvent__Output as _shoal_agent_v1_PodEvent__Output } from './shoal/agent/v1/PodEvent.js';
 import type { PodStatusUpdate as _shoal_agent_v1_PodStatusUpdate, PodStatusUpdate__Output as _shoal_agent_v1_PodStatusUpdate__Output } from './shoal/agent/v1/PodStatusUpdate.js';
 import type { PodTerminated as _shoal_agent_v1_PodTerminated, PodTerminated__Output as _shoal_agent_v1_PodTerminated__Output } from './shoal/agent/v1/PodTerminated.js';
 import type { Register as _shoal_agent_v1_Register, Register__Output as _shoal_agent_v1_Register__Output } from './shoal/agent/v1/Register.js';
@@ -25,6 +30,7 @@ import type { RegisterAck as _shoal_agent_v1_RegisterAck, RegisterAck__Output as
 import type { Resources as _shoal_agent_v1_Resources, Resources__Output as _shoal_agent_v1_Resources__Output } from './shoal/agent/v1/Resources.js';
 import type { RunningPod as _shoal_agent_v1_RunningPod, RunningPod__Output as _shoal_agent_v1_RunningPod__Output } from './shoal/agent/v1/RunningPod.js';
 import type { Taint as _shoal_agent_v1_Taint, Taint__Output as _shoal_agent_v1_Taint__Output } from './shoal/agent/v1/Taint.js';
+import type { VolumeReclaimed as _shoal_agent_v1_VolumeReclaimed, VolumeReclaimed__Output as _shoal_agent_v1_VolumeReclaimed__Output } from './shoal/agent/v1/VolumeReclaimed.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -39,6 +45,7 @@ export interface ProtoGrpcType {
          */
         Agent: SubtypeConstructor<typeof grpc.Client, _shoal_agent_v1_AgentClient> & { service: _shoal_agent_v1_AgentDefinition }
         AgentMessage: MessageTypeDefinition<_shoal_agent_v1_AgentMessage, _shoal_agent_v1_AgentMessage__Output>
+        ClusterNetwork: MessageTypeDefinition<_shoal_agent_v1_ClusterNetwork, _shoal_agent_v1_ClusterNetwork__Output>
         ControlMessage: MessageTypeDefinition<_shoal_agent_v1_ControlMessage, _shoal_agent_v1_ControlMessage__Output>
         DesiredPod: MessageTypeDefinition<_shoal_agent_v1_DesiredPod, _shoal_agent_v1_DesiredPod__Output>
         DesiredPods: MessageTypeDefinition<_shoal_agent_v1_DesiredPods, _shoal_agent_v1_DesiredPods__Output>
@@ -49,13 +56,17 @@ export interface ProtoGrpcType {
         Join: SubtypeConstructor<typeof grpc.Client, _shoal_agent_v1_JoinClient> & { service: _shoal_agent_v1_JoinDefinition }
         JoinRequest: MessageTypeDefinition<_shoal_agent_v1_JoinRequest, _shoal_agent_v1_JoinRequest__Output>
         JoinResponse: MessageTypeDefinition<_shoal_agent_v1_JoinResponse, _shoal_agent_v1_JoinResponse__Output>
+        LocalVolume: MessageTypeDefinition<_shoal_agent_v1_LocalVolume, _shoal_agent_v1_LocalVolume__Output>
+        LocalVolumes: MessageTypeDefinition<_shoal_agent_v1_LocalVolumes, _shoal_agent_v1_LocalVolumes__Output>
         LogAck: MessageTypeDefinition<_shoal_agent_v1_LogAck, _shoal_agent_v1_LogAck__Output>
         LogChunk: MessageTypeDefinition<_shoal_agent_v1_LogChunk, _shoal_agent_v1_LogChunk__Output>
         LogRequest: MessageTypeDefinition<_shoal_agent_v1_LogRequest, _shoal_agent_v1_LogRequest__Output>
         NodeAddress: MessageTypeDefinition<_shoal_agent_v1_NodeAddress, _shoal_agent_v1_NodeAddress__Output>
         NodeConfig: MessageTypeDefinition<_shoal_agent_v1_NodeConfig, _shoal_agent_v1_NodeConfig__Output>
         NodeInfo: MessageTypeDefinition<_shoal_agent_v1_NodeInfo, _shoal_agent_v1_NodeInfo__Output>
+        NodeRoute: MessageTypeDefinition<_shoal_agent_v1_NodeRoute, _shoal_agent_v1_NodeRoute__Output>
         PodChange: MessageTypeDefinition<_shoal_agent_v1_PodChange, _shoal_agent_v1_PodChange__Output>
+        PodEvent: MessageTypeDefinition<_shoal_agent_v1_PodEvent, _shoal_agent_v1_PodEvent__Output>
         PodStatusUpdate: MessageTypeDefinition<_shoal_agent_v1_PodStatusUpdate, _shoal_agent_v1_PodStatusUpdate__Output>
         PodTerminated: MessageTypeDefinition<_shoal_agent_v1_PodTerminated, _shoal_agent_v1_PodTerminated__Output>
         Register: MessageTypeDefinition<_shoal_agent_v1_Register, _shoal_agent_v1_Register__Output>
@@ -63,6 +74,7 @@ export interface ProtoGrpcType {
         Resources: MessageTypeDefinition<_shoal_agent_v1_Resources, _shoal_agent_v1_Resources__Output>
         RunningPod: MessageTypeDefinition<_shoal_agent_v1_RunningPod, _shoal_agent_v1_RunningPod__Output>
         Taint: MessageTypeDefinition<_shoal_agent_v1_Taint, _shoal_agent_v1_Taint__Output>
+        VolumeReclaimed: MessageTypeDefinition<_shoal_agent_v1_VolumeReclaimed, _shoal_agent_v1_VolumeReclaimed__Output>
       }
     }
   }

@@ -5,13 +5,17 @@ import type { Register as _shoal_agent_v1_Register, Register__Output as _shoal_a
 import type { Heartbeat as _shoal_agent_v1_Heartbeat, Heartbeat__Output as _shoal_agent_v1_Heartbeat__Output } from '../../../shoal/agent/v1/Heartbeat.js';
 import type { PodStatusUpdate as _shoal_agent_v1_PodStatusUpdate, PodStatusUpdate__Output as _shoal_agent_v1_PodStatusUpdate__Output } from '../../../shoal/agent/v1/PodStatusUpdate.js';
 import type { PodTerminated as _shoal_agent_v1_PodTerminated, PodTerminated__Output as _shoal_agent_v1_PodTerminated__Output } from '../../../shoal/agent/v1/PodTerminated.js';
+import type { PodEvent as _shoal_agent_v1_PodEvent, PodEvent__Output as _shoal_agent_v1_PodEvent__Output } from '../../../shoal/agent/v1/PodEvent.js';
+import type { VolumeReclaimed as _shoal_agent_v1_VolumeReclaimed, VolumeReclaimed__Output as _shoal_agent_v1_VolumeReclaimed__Output } from '../../../shoal/agent/v1/VolumeReclaimed.js';
 
 export interface AgentMessage {
   'register'?: (_shoal_agent_v1_Register | null);
   'heartbeat'?: (_shoal_agent_v1_Heartbeat | null);
   'pod_status'?: (_shoal_agent_v1_PodStatusUpdate | null);
   'pod_terminated'?: (_shoal_agent_v1_PodTerminated | null);
-  'msg'?: "register"|"heartbeat"|"pod_status"|"pod_terminated";
+  'event'?: (_shoal_agent_v1_PodEvent | null);
+  'volume_reclaimed'?: (_shoal_agent_v1_VolumeReclaimed | null);
+  'msg'?: "register"|"heartbeat"|"pod_status"|"pod_terminated"|"event"|"volume_reclaimed";
 }
 
 export interface AgentMessage__Output {
@@ -19,5 +23,7 @@ export interface AgentMessage__Output {
   'heartbeat'?: (_shoal_agent_v1_Heartbeat__Output | null);
   'pod_status'?: (_shoal_agent_v1_PodStatusUpdate__Output | null);
   'pod_terminated'?: (_shoal_agent_v1_PodTerminated__Output | null);
-  'msg'?: "register"|"heartbeat"|"pod_status"|"pod_terminated";
+  'event'?: (_shoal_agent_v1_PodEvent__Output | null);
+  'volume_reclaimed'?: (_shoal_agent_v1_VolumeReclaimed__Output | null);
+  'msg'?: "register"|"heartbeat"|"pod_status"|"pod_terminated"|"event"|"volume_reclaimed";
 }

@@ -6,6 +6,8 @@ import type { DesiredPods as _shoal_agent_v1_DesiredPods, DesiredPods__Output as
 import type { PodChange as _shoal_agent_v1_PodChange, PodChange__Output as _shoal_agent_v1_PodChange__Output } from '../../../shoal/agent/v1/PodChange.js';
 import type { LogRequest as _shoal_agent_v1_LogRequest, LogRequest__Output as _shoal_agent_v1_LogRequest__Output } from '../../../shoal/agent/v1/LogRequest.js';
 import type { NodeConfig as _shoal_agent_v1_NodeConfig, NodeConfig__Output as _shoal_agent_v1_NodeConfig__Output } from '../../../shoal/agent/v1/NodeConfig.js';
+import type { ClusterNetwork as _shoal_agent_v1_ClusterNetwork, ClusterNetwork__Output as _shoal_agent_v1_ClusterNetwork__Output } from '../../../shoal/agent/v1/ClusterNetwork.js';
+import type { LocalVolumes as _shoal_agent_v1_LocalVolumes, LocalVolumes__Output as _shoal_agent_v1_LocalVolumes__Output } from '../../../shoal/agent/v1/LocalVolumes.js';
 
 export interface ControlMessage {
   'registered'?: (_shoal_agent_v1_RegisterAck | null);
@@ -13,7 +15,9 @@ export interface ControlMessage {
   'change'?: (_shoal_agent_v1_PodChange | null);
   'log_request'?: (_shoal_agent_v1_LogRequest | null);
   'node_config'?: (_shoal_agent_v1_NodeConfig | null);
-  'msg'?: "registered"|"desired"|"change"|"log_request"|"node_config";
+  'network'?: (_shoal_agent_v1_ClusterNetwork | null);
+  'local_volumes'?: (_shoal_agent_v1_LocalVolumes | null);
+  'msg'?: "registered"|"desired"|"change"|"log_request"|"node_config"|"network"|"local_volumes";
 }
 
 export interface ControlMessage__Output {
@@ -22,5 +26,7 @@ export interface ControlMessage__Output {
   'change'?: (_shoal_agent_v1_PodChange__Output | null);
   'log_request'?: (_shoal_agent_v1_LogRequest__Output | null);
   'node_config'?: (_shoal_agent_v1_NodeConfig__Output | null);
-  'msg'?: "registered"|"desired"|"change"|"log_request"|"node_config";
+  'network'?: (_shoal_agent_v1_ClusterNetwork__Output | null);
+  'local_volumes'?: (_shoal_agent_v1_LocalVolumes__Output | null);
+  'msg'?: "registered"|"desired"|"change"|"log_request"|"node_config"|"network"|"local_volumes";
 }

@@ -21,6 +21,12 @@ export interface DesiredPod {
    * imagePullSecrets resolved the same way.
    */
   'pull_secrets_json'?: (string)[];
+  /**
+   * The PersistentVolumeClaims of the pod's persistentVolumeClaim volumes and
+   * the PersistentVolumes they are bound to, as JSON.
+   */
+  'persistent_volume_claims_json'?: (string)[];
+  'persistent_volumes_json'?: (string)[];
 }
 
 export interface DesiredPod__Output {
@@ -42,4 +48,10 @@ export interface DesiredPod__Output {
    * imagePullSecrets resolved the same way.
    */
   'pull_secrets_json': (string)[];
+  /**
+   * The PersistentVolumeClaims of the pod's persistentVolumeClaim volumes and
+   * the PersistentVolumes they are bound to, as JSON.
+   */
+  'persistent_volume_claims_json': (string)[];
+  'persistent_volumes_json': (string)[];
 }

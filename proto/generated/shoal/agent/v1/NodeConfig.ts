@@ -3,7 +3,7 @@
 
 
 /**
- * Cluster-wide settings an agent needs (routes to other nodes' pod CIDRs come later).
+ * Cluster-wide settings an agent needs.
  */
 export interface NodeConfig {
   'cluster_dns'?: (string);
@@ -11,7 +11,7 @@ export interface NodeConfig {
 }
 
 /**
- * Cluster-wide settings an agent needs (routes to other nodes' pod CIDRs come later).
+ * Cluster-wide settings an agent needs.
  */
 export interface NodeConfig__Output {
   'cluster_dns': (string);

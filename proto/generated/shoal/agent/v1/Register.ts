@@ -16,6 +16,11 @@ export interface Register {
   'addresses'?: (_shoal_agent_v1_NodeAddress)[];
   'node_info'?: (_shoal_agent_v1_NodeInfo | null);
   'pods'?: (_shoal_agent_v1_RunningPod)[];
+  /**
+   * Where the agent keeps local PersistentVolumes: the local provisioner puts
+   * a new volume's directory under it (<volume_dir>/<pv name>).
+   */
+  'volume_dir'?: (string);
 }
 
 export interface Register__Output {
@@ -27,4 +32,9 @@ export interface Register__Output {
   'addresses': (_shoal_agent_v1_NodeAddress__Output)[];
   'node_info': (_shoal_agent_v1_NodeInfo__Output | null);
   'pods': (_shoal_agent_v1_RunningPod__Output)[];
+  /**
+   * Where the agent keeps local PersistentVolumes: the local provisioner puts
+   * a new volume's directory under it (<volume_dir>/<pv name>).
+   */
+  'volume_dir': (string);
 }
