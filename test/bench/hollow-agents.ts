@@ -71,12 +71,22 @@ export async function startHollowAgents(opts: HollowOptions): Promise<HollowAgen
       const i = next++;
       const name = names[i]!;
       const hostIP = `10.${100 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
-      const credentials = await ensureNodeCredentials({
-        dataDir: join(dir, name),
-        server: opts.server,
-        token: opts.token,
-        nodeName: name,
-      });
+      // A busy control plane (or a busy machine) can miss a join's TLS
+      // deadline; a real agent would retry too.
+      let credentials: Awaited<ReturnType<typeof ensureNodeCredentials>> | undefined;
+      for (let attempt = 1; !credentials; attempt++) {
+        try {
+          credentials = await ensureNodeCredentials({
+            dataDir: join(dir, name),
+            server: opts.server,
+            token: opts.token,
+            nodeName: name,
+          });
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 1000 * attempt));
+        }
+      }
       let podSeq = 0;
       const running = new Map<string, { namespace: string; name: string; uid: string }>();
       const report = (p: DesiredPod__Output): void => {

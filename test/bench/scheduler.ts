@@ -1,14 +1,18 @@
-// Scheduler benchmark (issue 4), one run: a control plane process, N hollow
-// agents (real protocol, no containers) in this process, then pods created
-// through ReplicaSets and as bare pods. Reports pods bound per second
-// sustained, creation→bind latency (as a watcher sees both events), and the
-// control plane's peak RSS. Repeat with --nodes 100, 1000, 5000 to see how
-// throughput changes with cluster size.
+// Scheduler benchmark (issue 4): for each cluster size, a fresh etcd and
+// control plane process, N hollow agents (real protocol, no containers) in
+// this process, then pods created through ReplicaSets (90 %) and as bare pods
+// (10 %). Reports pods bound per second sustained, creation→bind latency (as
+// a watcher sees both events), and the control plane's and etcd's peak RSS.
+// One run records the curve over sizes; --cli runs another build's control
+// plane (a baseline checkout's dist/cli/main.js) on the same sizes.
 //
-//   node dist/test/bench/scheduler.js [--nodes 1000] [--pods 30000] [--rs 30]
+//   node dist/test/bench/scheduler.js [--nodes 100,1000,5000] [--pods 3000,30000,30000]
+//        [--rs 30] [--cli /path/to/dist/cli/main.js] [--label after]
+//   SHOAL_BENCH_PROFILE=DIR writes a CPU profile of each control plane there.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { openSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
@@ -43,14 +47,17 @@ interface Cp {
   joinToken: string;
 }
 
-async function startControlplane(dataDir: string, endpoints: string[]): Promise<Cp> {
+async function startControlplane(dataDir: string, endpoints: string[], entry: string): Promise<Cp> {
   const port = await freePort();
   const agentPort = await freePort();
-  const entry = new URL('../../cli/main.js', import.meta.url).pathname;
+  const profile = process.env.SHOAL_BENCH_PROFILE;
+  const logPath = process.env.SHOAL_BENCH_CP_LOG;
+  const logFd = logPath ? openSync(logPath, 'a') : undefined;
   const child = spawn(
     process.execPath,
     [
       '--max-old-space-size=4096',
+      ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
       entry,
       'controlplane',
       '--data-dir',
@@ -62,7 +69,11 @@ async function startControlplane(dataDir: string, endpoints: string[]): Promise<
       '--etcd-endpoints',
       endpoints.join(','),
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } },
+    // SHOAL_BENCH_CP_LOG=FILE keeps the control plane's warnings and errors there.
+    {
+      stdio: ['ignore', logFd ?? 'ignore', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: logFd === undefined ? 'error' : 'warn' },
+    },
   );
   for (let i = 0; i < 300; i++) {
     try {
@@ -92,10 +103,38 @@ async function startControlplane(dataDir: string, endpoints: string[]): Promise<
   throw new Error('control plane did not start');
 }
 
-async function main(): Promise<void> {
-  const nodes = option('nodes', 1000);
-  const totalPods = option('pods', 30_000);
-  const rsCount = option('rs', 30);
+interface RunResult {
+  nodes: number;
+  expected: number;
+  bound: number;
+  joinSeconds: number;
+  createSeconds: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  rss: number;
+  etcdRss: number;
+  stalled: string;
+  /** Binds the benchmark's own watch saw (fewer than bound when the server dropped it). */
+  watched: number;
+}
+
+function list(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]!.split(',').map(Number) : fallback;
+}
+
+function stringOption(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+async function runOnce(
+  nodes: number,
+  totalPods: number,
+  rsCount: number,
+  cli: string,
+): Promise<RunResult> {
   const barePods = Math.floor(totalPods / 10);
   const perRs = Math.floor((totalPods - barePods) / rsCount);
   const dir = await mkdtemp(join(tmpdir(), 'shoal-sched-bench-'));
@@ -107,7 +146,7 @@ async function main(): Promise<void> {
   let hollow: Awaited<ReturnType<typeof startHollowAgents>> | undefined;
   try {
     const { endpoints } = await etcd.start();
-    cp = await startControlplane(join(dir, 'cp'), endpoints);
+    cp = await startControlplane(join(dir, 'cp'), endpoints, cli);
     const url = new URL(cp.server);
     const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: cp.ca });
     const call = (
@@ -134,6 +173,27 @@ async function main(): Promise<void> {
         req.on('error', reject);
         req.end(body === undefined ? undefined : JSON.stringify(body));
       });
+    /** Pods that exist and pods with a node, read page by page so the server's memory stays flat. */
+    const countPods = async (): Promise<{ all: number; bound: number }> => {
+      let all = 0;
+      let bound = 0;
+      let cont = '';
+      do {
+        const res = await call(
+          'GET',
+          `/api/v1/pods?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
+        );
+        if (res.status !== 200) throw new Error(`listing pods: ${res.status} ${res.text}`);
+        const page = JSON.parse(res.text) as {
+          items: { spec?: { nodeName?: string } }[];
+          metadata: { continue?: string };
+        };
+        all += page.items.length;
+        bound += page.items.filter((p) => p.spec?.nodeName).length;
+        cont = page.metadata.continue ?? '';
+      } while (cont);
+      return { all, bound };
+    };
 
     const t0 = performance.now();
     hollow = await startHollowAgents({
@@ -143,11 +203,11 @@ async function main(): Promise<void> {
     });
     for (;;) {
       const res = await call('GET', '/api/v1/nodes?limit=1');
-      const list = JSON.parse(res.text) as {
+      const page = JSON.parse(res.text) as {
         items: unknown[];
         metadata: { remainingItemCount?: number };
       };
-      if (list.items.length + (list.metadata.remainingItemCount ?? 0) >= nodes) break;
+      if (page.items.length + (page.metadata.remainingItemCount ?? 0) >= nodes) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const joinSeconds = (performance.now() - t0) / 1000;
@@ -155,9 +215,10 @@ async function main(): Promise<void> {
     // A watcher sees each pod appear and then get its node.
     const seen = new Map<string, number>();
     const latencies: number[] = [];
-    let bound = 0;
+    let watched = 0;
     let firstBind = 0;
     let lastBind = 0;
+    let watchEnded = false;
     const watchReq = request(
       {
         host: url.hostname,
@@ -169,6 +230,7 @@ async function main(): Promise<void> {
       },
       (res) => {
         let buf = '';
+        res.on('end', () => (watchEnded = true));
         res.on('data', (d: Buffer) => {
           buf += d.toString();
           let nl: number;
@@ -185,14 +247,17 @@ async function main(): Promise<void> {
               type: string;
               object: { metadata: { uid: string }; spec?: { nodeName?: string } };
             };
-            if (ev.type === 'ERROR') continue;
+            if (ev.type === 'ERROR') {
+              watchEnded = true;
+              continue;
+            }
             const uid = ev.object.metadata.uid;
             const now = performance.now();
             if (!seen.has(uid)) seen.set(uid, now);
             if (ev.object.spec?.nodeName && seen.get(uid)! >= 0) {
               latencies.push(now - seen.get(uid)!);
               seen.set(uid, -1);
-              bound++;
+              watched++;
               if (!firstBind) firstBind = now;
               lastBind = now;
             }
@@ -200,6 +265,7 @@ async function main(): Promise<void> {
         });
       },
     );
+    watchReq.on('error', () => (watchEnded = true));
     watchReq.end();
     await new Promise((r) => setTimeout(r, 500));
 
@@ -234,56 +300,110 @@ async function main(): Promise<void> {
         }
       }),
     );
+    const createSeconds = (performance.now() - createStart) / 1000;
     const expected = rsCount * perRs + barePods;
-    const deadline = Date.now() + 30 * 60_000;
-    // The watch gives latencies; completion is read from the API itself, so a
-    // dropped watch cannot stall the run.
-    let boundNow = 0;
-    while (boundNow < expected && Date.now() < deadline) {
+    // Progress comes from the watch; the API is asked only when the watch
+    // has been quiet for 5 s (done, dropped or stalled). No progress on
+    // either for 60 s ends the run as a stall.
+    const deadline = Date.now() + 20 * 60_000;
+    let bound = 0;
+    let stalled = '';
+    let lastProgress = Date.now();
+    let lastWatched = 0;
+    let lastCounted = 0;
+    let finished = 0;
+    while (watched < expected) {
       await new Promise((r) => setTimeout(r, 1000));
-      const list = JSON.parse((await call('GET', '/api/v1/pods')).text) as {
-        items: { spec?: { nodeName?: string } }[];
-      };
-      boundNow = list.items.filter((p) => p.spec?.nodeName).length;
+      if (watched !== lastWatched) {
+        lastWatched = watched;
+        lastProgress = Date.now();
+        continue;
+      }
+      if (Date.now() - lastProgress < 5000 && !watchEnded) continue;
+      bound = (await countPods()).bound;
+      if (bound >= expected) {
+        finished = performance.now();
+        break;
+      }
+      if (bound !== lastCounted) {
+        lastCounted = bound;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > 60_000 || Date.now() > deadline) {
+        stalled = `stalled at ${bound}/${expected} bound`;
+        finished = performance.now();
+        break;
+      }
     }
-    const finished = performance.now();
+    if (!finished) {
+      finished = lastBind;
+      bound = watched;
+    }
     watchReq.destroy();
     latencies.sort((a, b) => a - b);
-    bound = boundNow;
     const rate = bound / ((finished - (firstBind || createStart)) / 1000);
-    void lastBind;
-    const rss = await peakRssMiB(cp.child.pid!);
-
-    console.log(
-      `\nShoal scheduler benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
-    );
-    console.log('| measure | result | notes |');
-    console.log('| --- | --- | --- |');
-    console.log(`| hollow nodes joined and Ready | ${nodes} | ${joinSeconds.toFixed(1)} s |`);
-    console.log(
-      `| pods bound | ${bound}/${expected} | ${rsCount} ReplicaSets × ${perRs} + ${barePods} bare pods; created over ${((performance.now() - createStart) / 1000).toFixed(1)} s |`,
-    );
-    console.log(
-      `| pods bound per second, sustained | ${rate.toFixed(0)} | first bind seen until all are bound (read from the API each second) |`,
-    );
-    console.log(
-      `| creation → bind, p50 / p99 | ${percentile(latencies, 50).toFixed(0)} ms / ${percentile(latencies, 99).toFixed(0)} ms | as one watcher sees the two events |`,
-    );
-    console.log(
-      `| control plane peak RSS | ${rss.toFixed(0)} MiB | VmHWM of the controlplane process |`,
-    );
+    return {
+      nodes,
+      expected,
+      bound,
+      joinSeconds,
+      createSeconds,
+      rate,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      rss: await peakRssMiB(cp.child.pid!),
+      etcdRss: etcd.pid ? await peakRssMiB(etcd.pid).catch(() => NaN) : NaN,
+      stalled,
+      watched,
+    };
   } finally {
     await hollow?.stop();
-    if (cp) {
+    if (cp && cp.child.exitCode === null) {
+      // A clean exit writes the CPU profile; one that hangs is killed.
+      const exited = new Promise((r) => cp!.child.once('exit', r));
       cp.child.kill('SIGTERM');
-      await new Promise((r) => cp!.child.once('exit', r));
+      const timer = setTimeout(() => cp!.child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
     }
     await etcd.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+async function main(): Promise<void> {
+  const sizes = list('nodes', [100, 1000]);
+  const pods = list(
+    'pods',
+    sizes.map((n) => (n <= 100 ? 3000 : 30_000)),
+  );
+  const rsCount = option('rs', 30);
+  const cli = stringOption('cli') ?? new URL('../../cli/main.js', import.meta.url).pathname;
+  const label = stringOption('label') ?? 'this build';
+  const rows: RunResult[] = [];
+  for (const [i, nodes] of sizes.entries()) {
+    const r = await runOnce(nodes, pods[i] ?? pods[pods.length - 1]!, rsCount, cli);
+    rows.push(r);
+    console.error(`${label}: ${nodes} nodes done: ${JSON.stringify(r)}`);
+  }
+  console.log(
+    `\nShoal scheduler benchmark (${label}) — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
+  );
+  console.log(
+    '| nodes | pods bound | join | created over | bound/s sustained | create → bind p50 / p99 | control plane peak RSS | etcd peak RSS |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    console.log(
+      `| ${r.nodes} | ${r.bound}/${r.expected}${r.stalled ? ` (${r.stalled})` : ''} | ${r.joinSeconds.toFixed(1)} s | ${r.createSeconds.toFixed(1)} s | ${r.rate.toFixed(0)} | ${r.p50.toFixed(0)} ms / ${r.p99.toFixed(0)} ms | ${r.rss.toFixed(0)} MiB | ${r.etcdRss.toFixed(0)} MiB |`,
+    );
+  }
+}
+
+main().then(
+  // Keep-alive sockets and the hollow agents' gRPC channels would hold the process open.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
