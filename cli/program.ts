@@ -8,7 +8,6 @@ import {
   printJoinToken,
   parseListen,
 } from '../controlplane/cmd/controlplane.js';
-import { GIT_VERSION, SHOAL_VERSION } from '../controlplane/version.js';
 import { startAgent } from '../nodeagent/agent.js';
 import { registerKubeCommands } from './commands/index.js';
 import { registerClusterCommands } from './cluster/index.js';
@@ -80,6 +79,23 @@ function positiveInt(min: number) {
   };
 }
 
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError(`expected a whole percentage from 0 to 100, got "${value}"`);
+  return n;
+}
+
+/** A Go-style duration ("1h", "90s", "1h30m", "0") as whole seconds, as kube-apiserver's --event-ttl. */
+function durationSeconds(value: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  if (value === '0') return 0;
+  const parts = /^(?:\d+[hms])+$/.test(value) ? value.match(/\d+[hms]/g) : null;
+  if (!parts)
+    throw new InvalidArgumentError(`expected a duration like 1h, 30m or 90s, got "${value}"`);
+  return parts.reduce((n, p) => n + Number(p.slice(0, -1)) * units[p.slice(-1)]!, 0);
+}
+
 function listenAddress(value: string): string {
   try {
     parseListen(value);
@@ -98,12 +114,7 @@ export function buildProgram(): Command {
     // must not hand --data-dir to `controlplane` itself.
     .enablePositionalOptions();
 
-  program
-    .command('version')
-    .description('print the Shoal version and the Kubernetes API version it serves')
-    .action(() => {
-      console.log(`shoal ${SHOAL_VERSION} (Kubernetes API ${GIT_VERSION})`);
-    });
+  // `version` is a kube command (cli/commands/version.ts): it asks the server too.
 
   const cp = program
     .command('controlplane')
@@ -145,6 +156,12 @@ export function buildProgram(): Command {
       positiveInt(1),
       30,
     )
+    .option('--cluster-cidr <cidr>', 'pod addresses; each node gets a /24 of it', '10.244.0.0/16')
+    .option(
+      '--service-cidr <cidr>',
+      'Service cluster IPs (its .10 is the cluster DNS)',
+      '10.96.0.0/12',
+    )
     .option(
       '--no-controllers',
       'serve the API only; the scheduler and controllers run on other replicas',
@@ -152,6 +169,17 @@ export function buildProgram(): Command {
     .option(
       '--kubeconfig-out <file>',
       'where to write the admin kubeconfig (default <data-dir>/admin.kubeconfig)',
+    )
+    .option(
+      '--event-ttl <duration>',
+      'how long events are kept (0: forever)',
+      durationSeconds,
+      3600,
+    )
+    .option(
+      '--metrics-listen <host:port|off>',
+      'plain-HTTP /metrics and health endpoints without credentials (default: off; the API port serves /metrics to the admin token)',
+      (v: string) => (v === 'off' ? v : listenAddress(v)),
     )
     .addHelpText(
       'after',
@@ -169,6 +197,10 @@ export function buildProgram(): Command {
         nodeMonitorGracePeriod: number;
         podEvictionTimeout: number;
         controllers: boolean;
+        clusterCidr: string;
+        serviceCidr: string;
+        metricsListen?: string;
+        eventTtl: number;
       }) => {
         const logger = pino({ name: 'shoal-controlplane', level: process.env.LOG_LEVEL ?? 'info' });
         const running = await startControlplane({
@@ -179,10 +211,16 @@ export function buildProgram(): Command {
           nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod * 1000,
           podEvictionTimeoutMs: o.podEvictionTimeout * 1000,
           runControllers: o.controllers,
+          clusterCidr: o.clusterCidr,
+          serviceCidr: o.serviceCidr,
+          eventTtlSeconds: o.eventTtl,
           logger,
           ...(o.advertiseAddress ? { advertiseAddress: o.advertiseAddress } : {}),
           ...(o.etcdEndpoints ? { etcdEndpoints: o.etcdEndpoints } : {}),
           ...(o.kubeconfigOut ? { kubeconfigPath: o.kubeconfigOut } : {}),
+          ...(o.metricsListen && o.metricsListen !== 'off'
+            ? { metricsListen: o.metricsListen }
+            : {}),
         });
         console.error(
           `shoal: control plane at ${running.url}; kubeconfig: ${running.kubeconfigPath}`,
@@ -209,6 +247,7 @@ export function buildProgram(): Command {
     )
     .requiredOption('--token <token>', 'the join token (`shoal controlplane token` prints it)')
     .option('--data-dir <dir>', 'certificates, images, pod state', '/var/lib/shoal/agent')
+    .option('--volume-dir <dir>', 'where local PersistentVolumes live (default <data-dir>/volumes)')
     .option('--node-name <name>', 'the Node name (default: the hostname)')
     .option('--node-labels <k=v,…>', 'extra labels for the Node', keyValues('--node-labels'))
     .option('--register-with-taints <k=v:Effect,…>', 'taints the Node starts with', taintList)
@@ -220,6 +259,24 @@ export function buildProgram(): Command {
     .option('--pod-cidr <cidr>', 'pod addresses (default: the one the control plane assigns)')
     .option('--node-ip <ip>', 'the address other hosts reach this one by')
     .option('--insecure-registry <host:port...>', 'registries to reach over plain HTTP')
+    .option(
+      '--image-gc-high-threshold <percent>',
+      'disk usage that starts image garbage collection (100: never)',
+      percent,
+      85,
+    )
+    .option(
+      '--image-gc-low-threshold <percent>',
+      'disk usage image garbage collection brings it down to',
+      percent,
+      80,
+    )
+    .option(
+      '--metrics-listen <host:port|off>',
+      'plain-HTTP /metrics, /healthz, /livez, /readyz (no authentication); "off" for none',
+      (v: string) => (v === 'off' ? v : listenAddress(v)),
+      '127.0.0.1:10255',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  shoal agent --server 10.0.0.1:6444 --token K10…::… --node-name host-1',
@@ -236,13 +293,23 @@ export function buildProgram(): Command {
         podCidr?: string;
         nodeIp?: string;
         insecureRegistry?: string[];
+        imageGcHighThreshold: number;
+        imageGcLowThreshold: number;
+        metricsListen: string;
+        volumeDir?: string;
       }) => {
+        if (o.imageGcLowThreshold > o.imageGcHighThreshold)
+          throw new Error(
+            `--image-gc-low-threshold (${o.imageGcLowThreshold}) must not be greater than --image-gc-high-threshold (${o.imageGcHighThreshold})`,
+          );
         const logger = pino({ name: 'shoal-agent', level: process.env.LOG_LEVEL ?? 'info' });
         const agent = await startAgent({
           server: o.server,
           token: o.token,
           dataDir: o.dataDir,
           nodeName: o.nodeName ?? defaultNodeName(),
+          imageGcHighThresholdPercent: o.imageGcHighThreshold,
+          imageGcLowThresholdPercent: o.imageGcLowThreshold,
           logger,
           ...(o.nodeLabels ? { nodeLabels: o.nodeLabels } : {}),
           ...(o.registerWithTaints ? { taints: o.registerWithTaints } : {}),
@@ -250,6 +317,8 @@ export function buildProgram(): Command {
           ...(o.podCidr ? { podCidr: o.podCidr } : {}),
           ...(o.nodeIp ? { nodeIP: o.nodeIp } : {}),
           ...(o.insecureRegistry ? { insecureRegistries: o.insecureRegistry } : {}),
+          ...(o.metricsListen !== 'off' ? { metricsListen: o.metricsListen } : {}),
+          ...(o.volumeDir ? { volumeDir: o.volumeDir } : {}),
         });
         await waitForSignal(async () => {
           logger.info('shutting down; containers keep running');

@@ -47,4 +47,4 @@ npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
 # `shoal` on the PATH, pointing at this checkout's build.
 ln -sf "$(pwd)/dist/cli/main.js" /usr/local/bin/shoal
-echo "shoal installed: $(shoal version)"
+echo "shoal installed: $(shoal version --client)"

@@ -7,16 +7,21 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ImagePuller } from './images/puller.js';
 import { PodNetwork } from './network/pod-network.js';
-import { Runc } from './runtime/runc.js';
+import { ClusterNetworkAgent } from './network/cluster-network.js';
 import { RestartBackoff } from './pods/backoff.js';
 import { PodManager } from './pods/pod-manager.js';
 import type { DesiredPodInput } from './pods/pod-worker.js';
 import { AgentConnection } from './connection.js';
+import { LocalVolumeCleaner } from './volumes/local.js';
 import { ensureNodeCredentials } from './join.js';
 import { serveLogs } from './logs.js';
+import { EventQueue } from './events.js';
+import { ImageGc } from './images/gc.js';
 import { capacity, goArch, nodeInfo, primaryIPv4 } from './host.js';
+import { AgentMetrics } from './metrics/agent-metrics.js';
+import { InstrumentedImagePuller, InstrumentedRunc } from './metrics/instrumented.js';
+import { startMetricsServer } from '../controlplane/metrics/metrics-server.js';
 import type { DesiredPod__Output } from '../proto/generated/shoal/agent/v1/DesiredPod.js';
 import type { Register } from '../proto/generated/shoal/agent/v1/Register.js';
 import type { KubeObject } from '../controlplane/api/objects.js';
@@ -36,6 +41,18 @@ export interface AgentOptions {
   nodeIP?: string;
   insecureRegistries?: string[];
   heartbeatMs?: number;
+  /** The port of this node's cluster DNS server (default 10053); the cluster DNS address is redirected to it. */
+  dnsPort?: number;
+  /** Image GC thresholds (--image-gc-high-threshold / --image-gc-low-threshold, percent of the disk). */
+  imageGcHighThresholdPercent?: number;
+  imageGcLowThresholdPercent?: number;
+  /**
+   * host:port of the plain-HTTP /metrics, /healthz, /livez and /readyz
+   * listener (--metrics-listen); unset: none.
+   */
+  metricsListen?: string;
+  /** Where local PersistentVolumes live (--volume-dir; default <dataDir>/volumes). */
+  volumeDir?: string;
   logger?: Logger;
 }
 
@@ -43,6 +60,10 @@ export interface RunningAgent {
   nodeName: string;
   pods: PodManager;
   connected(): boolean;
+  /** Image garbage collection; run() collects now. */
+  imageGc: ImageGc;
+  /** host:port of the metrics listener, when there is one. */
+  metricsAddress?: string;
   /** Stops the agent process's work; running containers stay (as on a crash or upgrade). */
   stop(): Promise<void>;
 }
@@ -54,6 +75,8 @@ function parsePod(p: DesiredPod__Output): DesiredPodInput {
     configMaps: parse(p.config_maps_json),
     secrets: parse(p.secrets_json),
     pullSecrets: parse(p.pull_secrets_json),
+    claims: parse(p.persistent_volume_claims_json ?? []),
+    persistentVolumes: parse(p.persistent_volumes_json ?? []),
   };
 }
 
@@ -68,6 +91,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     nodeName: opts.nodeName,
   });
   const hostIP = opts.nodeIP ?? primaryIPv4() ?? '127.0.0.1';
+  const volumeDir = resolve(opts.volumeDir ?? join(dataDir, 'volumes'));
+  await mkdir(volumeDir, { recursive: true, mode: 0o755 });
   let network: PodNetwork | undefined;
   const makeNetwork = (podCidr: string): void => {
     if (network?.podCidr === podCidr) return;
@@ -80,35 +105,89 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   if (opts.podCidr) makeNetwork(opts.podCidr);
 
+  // Routes to other nodes, Service rules and the cluster DNS server, in this host's namespace.
+  const clusterNetwork = new ClusterNetworkAgent({
+    nodeName: opts.nodeName,
+    podCidr: () => network?.podCidr,
+    ...(opts.dnsPort ? { dnsPort: opts.dnsPort } : {}),
+    ...(log ? { logger: log.child({ component: 'cluster-network' }) } : {}),
+  });
+  await clusterNetwork.start();
+
   // The pod manager reports through the connection, which needs the pod manager to register.
   const link: { connection?: AgentConnection } = {};
+  const cgroupParent = `/shoal-${opts.nodeName}`;
+  const metrics = new AgentMetrics(cgroupParent);
+  let registered = false;
+  // Events wait here while the agent is disconnected; flushed once it has registered.
+  const events = new EventQueue({
+    send: (event) => link.connection?.send({ event }) ?? false,
+    ...(log ? { logger: log.child({ component: 'events' }) } : {}),
+  });
+  const images = new InstrumentedImagePuller(
+    {
+      root: join(dataDir, 'images'),
+      insecureRegistries: opts.insecureRegistries ?? [],
+      ...(log ? { logger: log.child({ component: 'images' }) } : {}),
+    },
+    metrics,
+  );
   const pods = new PodManager({
     nodeName: opts.nodeName,
     hostIP,
     podsDir: join(dataDir, 'pods'),
-    cgroupParent: `/shoal-${opts.nodeName}`,
-    runc: new Runc({
-      root: join(dataDir, 'runc'),
-      stateDir: join(dataDir, 'runc-monitor'),
-      ...(log ? { logger: log } : {}),
-    }),
-    images: new ImagePuller({
-      root: join(dataDir, 'images'),
-      insecureRegistries: opts.insecureRegistries ?? [],
-      ...(log ? { logger: log.child({ component: 'images' }) } : {}),
-    }),
+    cgroupParent,
+    runc: new InstrumentedRunc(
+      {
+        root: join(dataDir, 'runc'),
+        stateDir: join(dataDir, 'runc-monitor'),
+        ...(log ? { logger: log } : {}),
+      },
+      metrics,
+    ),
+    images,
+    probeResult: (pod, container, kind, result) =>
+      metrics.probeResult(
+        { namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' },
+        container,
+        kind,
+        result,
+      ),
     network: () => network,
+    clusterDns: () => clusterNetwork.clusterDns(),
     backoff: new RestartBackoff(),
+    events: events.sink,
     ...(log ? { logger: log.child({ component: 'pods' }) } : {}),
     report: (pod, status) => {
+      metrics.podStatus(pod, status);
       link.connection?.send({ pod_status: { ...pod, status_json: JSON.stringify(status) } });
     },
     terminated: (pod) => {
+      metrics.podGone(pod.uid);
       link.connection?.send({ pod_terminated: pod });
     },
   });
   await pods.restore();
+  metrics.adopted(pods.running().map((p) => p.uid));
+  const imageGc = new ImageGc({
+    root: join(dataDir, 'images'),
+    puller: images,
+    inUse: () => pods.imagesInUse(),
+    ...(opts.imageGcHighThresholdPercent !== undefined
+      ? { highThresholdPercent: opts.imageGcHighThresholdPercent }
+      : {}),
+    ...(opts.imageGcLowThresholdPercent !== undefined
+      ? { lowThresholdPercent: opts.imageGcLowThresholdPercent }
+      : {}),
+    ...(log ? { logger: log.child({ component: 'image-gc' }) } : {}),
+  });
 
+  // Directories of local volumes whose PersistentVolume is deleted (reclaimPolicy Delete).
+  const volumeCleaner = new LocalVolumeCleaner({
+    volumeDir,
+    send: (reclaimed) => link.connection?.send({ volume_reclaimed: reclaimed }) ?? false,
+    ...(log ? { logger: log.child({ component: 'volumes' }) } : {}),
+  });
   const total = capacity();
   const reserved = opts.reserved ?? { cpuMillis: 0, memoryBytes: 0 };
   const info = await nodeInfo();
@@ -143,10 +222,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         ],
         node_info: info,
         pods: pods.running(),
+        volume_dir: volumeDir,
       }),
       onRegistered: (ack) => {
         if (!opts.podCidr && ack.pod_cidr) makeNetwork(ack.pod_cidr);
+        registered = true;
+        events.flush();
         log?.info({ node: opts.nodeName, podCidr: network?.podCidr }, 'registered');
+      },
+      onNodeConfig: (cfg) => clusterNetwork.onNodeConfig(cfg),
+      onNetwork: (net) => {
+        void clusterNetwork.onNetwork(net);
+      },
+      onLocalVolumes: (volumes) => {
+        volumeCleaner
+          .onLocalVolumes(volumes)
+          .catch((err: unknown) => log?.warn({ err }, 'reclaiming local volumes failed'));
       },
       onDesired: (list) => pods.setDesired(list.map(parsePod)),
       onUpsert: (p) => pods.upsert(parsePod(p)),
@@ -159,15 +250,46 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
   });
   link.connection = connection;
+  metrics.setPodSource({
+    pods: () =>
+      pods.running().flatMap((ref) => {
+        const w = pods.worker(ref.namespace, ref.name, ref.uid);
+        return w ? [{ ref, status: w.status() }] : [];
+      }),
+  });
+  // Before the connection starts, so a listen error leaves nothing running.
+  const metricsServer = opts.metricsListen
+    ? await startMetricsServer(opts.metricsListen, {
+        metrics: () => metrics.metrics(),
+        contentType: metrics.contentType,
+        readyChecks: [
+          {
+            name: 'registered',
+            check: () => (registered ? undefined : 'not yet registered with the control plane'),
+          },
+          {
+            name: 'control-plane-connection',
+            check: () => (connection.connected ? undefined : 'not connected to the control plane'),
+          },
+        ],
+      })
+    : undefined;
   pods.start();
+  imageGc.start();
   connection.start();
   return {
     nodeName: opts.nodeName,
     pods,
     connected: () => connection.connected,
+    imageGc,
+    ...(metricsServer ? { metricsAddress: metricsServer.address } : {}),
     stop: async () => {
+      await metricsServer?.close();
+      imageGc.stop();
       await connection.stop();
       await pods.stop();
+      // Routes and Service rules stay, as kube-proxy's do: pods keep working across an agent restart.
+      await clusterNetwork.stop();
     },
   };
 }

@@ -15,6 +15,9 @@ import type { LogAck__Output } from '../proto/generated/shoal/agent/v1/LogAck.js
 import type { LogRequest__Output } from '../proto/generated/shoal/agent/v1/LogRequest.js';
 import type { Register } from '../proto/generated/shoal/agent/v1/Register.js';
 import type { RegisterAck__Output } from '../proto/generated/shoal/agent/v1/RegisterAck.js';
+import type { NodeConfig__Output } from '../proto/generated/shoal/agent/v1/NodeConfig.js';
+import type { ClusterNetwork__Output } from '../proto/generated/shoal/agent/v1/ClusterNetwork.js';
+import type { LocalVolumes__Output } from '../proto/generated/shoal/agent/v1/LocalVolumes.js';
 import { CHANNEL_OPTIONS, channelCredentials, type NodeCredentials } from './join.js';
 
 export interface ConnectionHandlers {
@@ -26,6 +29,12 @@ export interface ConnectionHandlers {
   onUpsert(pod: DesiredPod__Output): void;
   onDelete(pod: DesiredPod__Output): void;
   onLogRequest(req: LogRequest__Output): void;
+  /** Cluster DNS settings; sent before the pods on every register. */
+  onNodeConfig?(cfg: NodeConfig__Output): void;
+  /** The whole cluster network (nodes, Services, Endpoints): on register and after changes. */
+  onNetwork?(net: ClusterNetwork__Output): void;
+  /** Local volumes of this node to remove: on register and after changes. */
+  onLocalVolumes?(volumes: LocalVolumes__Output): void;
 }
 
 export interface ConnectionOptions {
@@ -141,6 +150,15 @@ export class AgentConnection {
         break;
       case 'log_request':
         h.onLogRequest(msg.log_request!);
+        break;
+      case 'node_config':
+        h.onNodeConfig?.(msg.node_config!);
+        break;
+      case 'network':
+        h.onNetwork?.(msg.network!);
+        break;
+      case 'local_volumes':
+        h.onLocalVolumes?.(msg.local_volumes!);
         break;
       default:
         break;

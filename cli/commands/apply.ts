@@ -16,10 +16,22 @@ import {
   wireCommand,
 } from './flags.js';
 import type { KubeIO } from './io.js';
+import { PROJECT_LABEL } from '../compose/index.js';
 import { orderForApply, readManifests, type Manifest } from './manifests.js';
 import { isWaitable, waitReady, type WaitTarget } from './wait.js';
 
 export const FIELD_MANAGER = 'shoal';
+
+/** The kinds cli/compose makes; --prune of a compose project looks at all of them. */
+const COMPOSE_KINDS = [
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+  ['v1', 'Secret'],
+  ['v1', 'Pod'],
+  ['apps/v1', 'Deployment'],
+  ['apps/v1', 'StatefulSet'],
+  ['apps/v1', 'DaemonSet'],
+] as const;
 
 type Obj = Record<string, unknown> & { metadata?: Record<string, unknown> };
 
@@ -31,6 +43,8 @@ export interface ApplyOptions {
   dryRun?: 'none' | 'server' | 'client';
   prune?: boolean;
   selector?: string;
+  /** -p: the compose project name, for compose files. */
+  projectName?: string;
   wait?: boolean;
   timeout: number;
   fieldManager: string;
@@ -76,6 +90,32 @@ async function getOrUndefined(client: KubeClient, path: string): Promise<Obj | u
   }
 }
 
+/** One manifest's server-side apply PATCH (also `shoal diff`'s dry run); the server's result. */
+export async function serverSideApply(
+  client: KubeClient,
+  m: Manifest,
+  path: string,
+  namespace: string | undefined,
+  o: { fieldManager: string; force: boolean; dryRun: boolean },
+): Promise<Obj> {
+  const body = {
+    ...m.object,
+    metadata: { ...m.object.metadata, ...(namespace !== undefined ? { namespace } : {}) },
+  };
+  return client.request<Obj>({
+    method: 'PATCH',
+    path,
+    body,
+    contentType: 'application/apply-patch+yaml',
+    query: {
+      fieldManager: o.fieldManager,
+      force: o.force ? true : undefined,
+      dryRun: o.dryRun ? 'All' : undefined,
+      fieldValidation: 'Strict',
+    },
+  });
+}
+
 async function applyOne(
   client: KubeClient,
   m: Manifest,
@@ -88,21 +128,10 @@ async function applyOne(
   const dry =
     o.dryRun === 'server' ? ' (server dry run)' : o.dryRun === 'client' ? ' (dry run)' : '';
   if (o.dryRun === 'client') return before ? 'configured' + dry : 'created' + dry;
-  const body = {
-    ...m.object,
-    metadata: { ...m.object.metadata, ...(namespace !== undefined ? { namespace } : {}) },
-  };
-  const after = await client.request<Obj>({
-    method: 'PATCH',
-    path,
-    body,
-    contentType: 'application/apply-patch+yaml',
-    query: {
-      fieldManager: o.fieldManager,
-      force: o.forceConflicts ? true : undefined,
-      dryRun: o.dryRun === 'server' ? 'All' : undefined,
-      fieldValidation: 'Strict',
-    },
+  const after = await serverSideApply(client, m, path, namespace, {
+    fieldManager: o.fieldManager,
+    force: o.forceConflicts === true,
+    dryRun: o.dryRun === 'server',
   });
   if (!before) return 'created' + dry;
   // An unchanged resourceVersion settles it; a changed one may only mean the
@@ -122,6 +151,7 @@ async function prune(
   applied: Applied[],
   o: ApplyOptions,
   io: KubeIO,
+  compose?: { scopes: { resource: ApiResource; namespace: string | undefined }[] },
 ): Promise<void> {
   const keep = new Set(
     applied.map(
@@ -129,10 +159,12 @@ async function prune(
     ),
   );
   const scopes = new Map<string, { resource: ApiResource; namespace: string | undefined }>();
-  for (const a of applied) {
+  for (const a of [...applied, ...(compose?.scopes ?? [])]) {
     scopes.set(`${a.resource.apiVersion}/${a.resource.kind}/${a.namespace ?? ''}`, a);
   }
   for (const { resource, namespace } of scopes.values()) {
+    // A compose project keeps its volumes' data, as `docker compose down` does without -v.
+    if (compose && resource.kind === 'PersistentVolumeClaim') continue;
     const list = await client.request<{ items?: Obj[] }>({
       path: resourcePath(resource, namespace),
       query: { labelSelector: o.selector },
@@ -167,7 +199,18 @@ export async function runApply(o: ApplyOptions, io: KubeIO): Promise<void> {
     // server-side apply gives the same result without the annotation.
     throw new CliError('--server-side=false is not supported: shoal applies server-side');
   }
-  const manifests = orderForApply(await readManifests(o.filename, o.recursive ?? false, io));
+  const manifests = orderForApply(
+    await readManifests(o.filename, o.recursive ?? false, io, 'apply', {
+      ...(o.projectName ? { projectName: o.projectName } : {}),
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+    }),
+  );
+  // A compose project prunes by its project label unless -l says otherwise.
+  const projects = new Set(manifests.map((m) => m.composeProject));
+  const project = projects.size === 1 ? [...projects][0] : undefined;
+  if (o.prune && !o.selector && project) o = { ...o, selector: `${PROJECT_LABEL}=${project}` };
+  if (o.prune && !o.selector)
+    throw new CliError('--prune needs a label selector: add -l KEY=VALUE', 2);
   const client = connect(o, io);
   const discovery = new Discovery(client);
   const applied: Applied[] = [];
@@ -187,9 +230,37 @@ export async function runApply(o: ApplyOptions, io: KubeIO): Promise<void> {
       io.err(`error: ${aboutObject(`${m.origin}: ${ref}`, m.name, err).message}\n`);
     }
   }
-  if (o.prune && failures === 0) await prune(client, applied, o, io);
+  if (o.prune && failures === 0) {
+    // A service dropped from a compose file may leave the last object of a kind.
+    const compose = project
+      ? {
+          scopes: await composeScopes(
+            discovery,
+            applied,
+            o.selector === `${PROJECT_LABEL}=${project}`,
+          ),
+        }
+      : undefined;
+    await prune(client, applied, o, io, compose);
+  }
   if (failures) throw new ReportedError(failures);
   if (o.wait && o.dryRun === 'none') await waitAll(client, discovery, applied, o.timeout, io);
+}
+
+/** Every kind a compose file becomes, in the namespaces applied to (with the project's own selector only). */
+async function composeScopes(
+  discovery: Discovery,
+  applied: Applied[],
+  ownSelector: boolean,
+): Promise<{ resource: ApiResource; namespace: string | undefined }[]> {
+  if (!ownSelector) return [];
+  const namespaces = new Set(applied.filter((a) => a.resource.namespaced).map((a) => a.namespace));
+  const out: { resource: ApiResource; namespace: string | undefined }[] = [];
+  for (const [apiVersion, kind] of COMPOSE_KINDS) {
+    const resource = await discovery.forKind(apiVersion, kind).catch(() => undefined);
+    if (resource) for (const namespace of namespaces) out.push({ resource, namespace });
+  }
+  return out;
 }
 
 async function waitAll(
@@ -241,7 +312,11 @@ export function registerApply(program: Command, io: KubeIO): void {
         .default('none'),
     )
     .option('--prune', 'delete objects matching -l that the files no longer hold')
-    .option('-l, --selector <selector>', 'label selector for --prune')
+    .option('-l, --selector <selector>', 'label selector for --prune (a compose project: its own)')
+    .option(
+      '-p, --project-name <name>',
+      'compose files: the project name (default: name:, else the directory)',
+    )
     .option(
       '--field-manager <name>',
       'the field manager recorded for applied fields',
@@ -267,11 +342,7 @@ Examples:
   addConnectionFlags(cmd);
   wireCommand(cmd, io);
   cmd.action(async (o: ApplyOptions) => {
-    if (o.prune && !o.selector)
-      cmd.error('error: --prune needs a label selector: add -l KEY=VALUE', {
-        exitCode: 2,
-        code: 'shoal.usage',
-      });
+    // --prune without -l is checked once the files are read: a compose file brings its own selector.
     await runApply(o, io);
   });
 }

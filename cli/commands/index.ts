@@ -3,11 +3,20 @@
 
 import type { Command } from 'commander';
 import { registerApply } from './apply.js';
+import { registerCompletion } from './completion.js';
+import { registerCompose } from './compose.js';
+import { registerConfig } from './config.js';
+import { registerDescribe } from './describe.js';
+import { registerDiff } from './diff.js';
 import { registerDelete } from './delete.js';
+import { registerDrain } from './drain.js';
+import { registerLogs } from './logs.js';
 import { registerGet } from './get.js';
 import { processIO, type KubeIO } from './io.js';
 import { registerAnnotate, registerLabel } from './metadata.js';
+import { registerRollout } from './rollout.js';
 import { registerScale } from './scale.js';
+import { registerVersion } from './version.js';
 
 export type { KubeIO } from './io.js';
 export { processIO } from './io.js';
@@ -27,4 +36,13 @@ export function registerKubeCommands(program: Command, opts: KubeCommandsOptions
   registerScale(program, io);
   registerLabel(program, io);
   registerAnnotate(program, io);
+  registerDrain(program, io);
+  registerRollout(program, io);
+  registerLogs(program, io);
+  registerDescribe(program, io);
+  registerDiff(program, io);
+  registerConfig(program, io);
+  registerVersion(program, io);
+  registerCompletion(program, io);
+  registerCompose(program, io);
 }

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { isRecord } from '../../controlplane/api/objects.js';
+import { isComposeFile, readCompose, type ComposeReadOptions } from '../compose/index.js';
 import { CliError } from './errors.js';
 import type { KubeIO } from './io.js';
 
@@ -19,6 +20,8 @@ export interface Manifest {
   object: Record<string, unknown> & { metadata: Record<string, unknown> };
   /** "file:line:column" of the document (or List item) it came from. */
   origin: string;
+  /** The compose project it was translated from, when -f named a compose file. */
+  composeProject?: string;
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -100,21 +103,36 @@ function toManifest(value: unknown, origin: string): Manifest {
   };
 }
 
-/** Every manifest the -f arguments name, in file order. */
+/** A file's manifests: a compose file (cli/compose) translated, else its YAML/JSON documents. */
+function parseAny(
+  text: string,
+  source: string,
+  io: KubeIO,
+  compose: ComposeReadOptions,
+): Manifest[] {
+  if (!isComposeFile(source, text)) return parseManifests(text, source);
+  return readCompose(text, source, io, compose).map((c) => ({
+    ...toManifest(c.object, c.origin),
+    composeProject: c.project,
+  }));
+}
+
+/** Every manifest the -f arguments name, in file order; compose files are translated. */
 export async function readManifests(
   files: string[],
   recursive: boolean,
   io: KubeIO,
   verb = 'apply',
+  compose: ComposeReadOptions = {},
 ): Promise<Manifest[]> {
   const out: Manifest[] = [];
   for (const f of files) {
     if (f === '-') {
-      out.push(...parseManifests(await io.readStdin(), 'STDIN'));
+      out.push(...parseAny(await io.readStdin(), 'STDIN', io, compose));
       continue;
     }
     for (const path of await expand(f, recursive)) {
-      out.push(...parseManifests(await readFile(path, 'utf8'), path));
+      out.push(...parseAny(await readFile(path, 'utf8'), path, io, compose));
     }
   }
   if (out.length === 0) throw new CliError(`no objects passed to ${verb}`);

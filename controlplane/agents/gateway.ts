@@ -41,21 +41,34 @@ import { isRecord, type KubeObject } from '../api/objects.js';
 import type { WatchHandle } from '../store/types.js';
 import { nodeFromRegister, withHeartbeat } from './node-object.js';
 import { podReferences } from './pod-references.js';
+import { PodEventWriter } from './pod-events.js';
+import { PodCidrAllocator } from './pod-cidrs.js';
+import { NetworkState } from './network-state.js';
+import { NodeHeartbeats } from './node-lease.js';
+import { NodePods } from './node-pods.js';
+import { LocalVolumeReclaim, podVolumes, withVolumeDir } from './volumes.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const NODES = findResource('', 'v1', 'nodes')!;
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 
-/** Node status is written at most this often from heartbeats (Kubernetes' node status update frequency). */
-const HEARTBEAT_WRITE_MS = 10_000;
+/**
+ * The node lease is renewed at most this often from heartbeats. Agents beat
+ * every 10 s (the kubelet's renew interval); half of that lets every beat
+ * through despite timer jitter, where 10 s would skip every other one.
+ */
+const HEARTBEAT_WRITE_MS = 5_000;
 
 export interface AgentGatewayOptions {
   registry: Registry;
   pki: ClusterPki;
   joinToken: string;
-  /** Nodes get /24s of this /16 as their pod CIDRs. */
+  /** Nodes get /24s of this as their pod CIDRs (default 10.244.0.0/16). */
   clusterCidr?: string;
+  /** Prefix length of each node's pod CIDR (default 24). */
+  nodeCidrMaskSize?: number;
+  clusterDomain?: string;
   logger?: Logger;
 }
 
@@ -70,6 +83,10 @@ interface Session {
   sending: Promise<void>;
   /** What the agent was last sent of each pod, less status: its own status reports need no echo. */
   sent: Map<string, string>;
+  /** Ends the ClusterNetwork updates to this stream. */
+  unsubscribeNetwork?: () => void;
+  /** Ends the LocalVolumes updates to this stream. */
+  unsubscribeVolumes?: () => void;
 }
 
 export class AgentGateway {
@@ -82,9 +99,45 @@ export class AgentGateway {
   private readonly sessions = new Map<string, Session>();
   private readonly logWaiters = new Map<string, PassThrough>();
   private readonly log: Logger | undefined;
+  /** Agents' pod events, recorded as the kubelet's (pod-events.ts). */
+  private readonly podEvents: PodEventWriter;
+  /** Node leases and the rare Node status writes heartbeats still cause. */
+  private readonly heartbeats: NodeHeartbeats;
+  /** One pod watch for all sessions, dispatched by spec.nodeName. */
+  private readonly nodePods: NodePods;
+
+  private readonly podCidrs: PodCidrAllocator;
+  private readonly network: NetworkState;
+  /** Local volumes being deleted, for their nodes' agents to remove. */
+  private readonly localVolumes: LocalVolumeReclaim;
 
   constructor(private readonly opts: AgentGatewayOptions) {
     this.log = opts.logger;
+    this.podEvents = new PodEventWriter(opts.registry, opts.logger);
+    this.podCidrs = new PodCidrAllocator({
+      registry: opts.registry,
+      ...(opts.clusterCidr ? { clusterCidr: opts.clusterCidr } : {}),
+      ...(opts.nodeCidrMaskSize ? { nodeMaskSize: opts.nodeCidrMaskSize } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    this.network = new NetworkState({
+      registry: opts.registry,
+      clusterCidr: this.podCidrs.clusterCidr,
+      serviceCidr: opts.registry.services.serviceCidr,
+      clusterDns: opts.registry.services.dnsAddress,
+      ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    this.localVolumes = new LocalVolumeReclaim({
+      registry: opts.registry,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    this.nodePods = new NodePods(opts.registry, opts.logger);
+    this.heartbeats = new NodeHeartbeats({
+      registry: opts.registry,
+      writeStatus: (node, now) => this.writeNodeStatus(node, now),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
     const proto = loadAgentProtocol().shoal.agent.v1;
     this.server.addService(proto.Join.service, { Join: this.join.bind(this) });
     this.server.addService(proto.Agent.service, {
@@ -105,6 +158,11 @@ export class AgentGateway {
   async stop(): Promise<void> {
     for (const s of this.sessions.values()) await s.watch?.close();
     this.sessions.clear();
+    await this.network.stop();
+    await this.localVolumes.stop();
+    await this.podCidrs.stop();
+    await this.heartbeats.stop();
+    await this.nodePods.stop();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -192,7 +250,12 @@ export class AgentGateway {
       );
     });
     const end = (): void => {
-      if (session && this.sessions.get(node) === session) this.sessions.delete(node);
+      if (session && this.sessions.get(node) === session) {
+        this.sessions.delete(node);
+        this.heartbeats.forget(node);
+      }
+      session?.unsubscribeNetwork?.();
+      session?.unsubscribeVolumes?.();
       void session?.watch?.close();
       call.end();
     };
@@ -218,6 +281,12 @@ export class AgentGateway {
         await this.writePodStatus(node, namespace, name, uid, status_json);
         return undefined;
       }
+      case 'event':
+        await this.podEvents.record(node, msg.event!);
+        return undefined;
+      case 'volume_reclaimed':
+        await this.localVolumes.reclaimed(node, msg.volume_reclaimed!);
+        return undefined;
       case 'pod_terminated': {
         const { namespace, name, uid } = msg.pod_terminated!;
         await this.confirmTermination(node, namespace, name, uid);
@@ -246,7 +315,7 @@ export class AgentGateway {
       );
       return undefined;
     }
-    const desired = nodeFromRegister(reg, new Date());
+    const desired = withVolumeDir(nodeFromRegister(reg, new Date()), reg.volume_dir);
     let existing: KubeObject | undefined;
     try {
       existing = await this.opts.registry.get(NODES, undefined, node);
@@ -255,7 +324,7 @@ export class AgentGateway {
     }
     let nodeObj: KubeObject;
     if (!existing) {
-      const podCIDR = await this.allocatePodCidr();
+      const podCIDR = await this.podCidrs.allocate(node);
       const withCidr = {
         ...desired,
         spec: {
@@ -263,9 +332,14 @@ export class AgentGateway {
           ...(podCIDR ? { podCIDR, podCIDRs: [podCIDR] } : {}),
         },
       };
-      nodeObj = await this.opts.registry.create(NODES, undefined, withCidr, {
-        fieldManager: 'shoal-agent',
-      });
+      try {
+        nodeObj = await this.opts.registry.create(NODES, undefined, withCidr, {
+          fieldManager: 'shoal-agent',
+        });
+      } catch (err) {
+        if (podCIDR) await this.podCidrs.release(podCIDR, node);
+        throw err;
+      }
     } else {
       // Labels and taints the agent owns are merged; those set by users stay.
       const spec = isRecord(existing.spec) ? existing.spec : {};
@@ -274,6 +348,7 @@ export class AgentGateway {
         metadata: {
           ...existing.metadata,
           labels: { ...existing.metadata.labels, ...desired.metadata.labels },
+          annotations: { ...existing.metadata.annotations, ...desired.metadata.annotations },
         },
         spec: {
           ...spec,
@@ -298,6 +373,8 @@ export class AgentGateway {
     const previous = this.sessions.get(node);
     if (previous && previous.call !== call) {
       // A reconnect replaced an old stream: only one stream per node receives pods.
+      previous.unsubscribeNetwork?.();
+      previous.unsubscribeVolumes?.();
       await previous.watch?.close();
       previous.call.end();
     }
@@ -309,6 +386,7 @@ export class AgentGateway {
       sent: new Map(),
     };
     this.sessions.set(node, session);
+    await this.heartbeats.registered(nodeObj);
     const nodeSpec = isRecord(nodeObj.spec) ? nodeObj.spec : {};
     call.write({
       registered: {
@@ -316,75 +394,58 @@ export class AgentGateway {
         pod_cidr: typeof nodeSpec.podCIDR === 'string' ? nodeSpec.podCIDR : '',
       },
     });
+    // Before the pods, so the agent knows the cluster DNS address when it sets them up.
+    session.unsubscribeNetwork = await this.network.subscribe((m) => call.write(m));
+    session.unsubscribeVolumes = await this.localVolumes.subscribe(node, (m) => call.write(m));
     session.watch = await this.streamPods(session);
     this.log?.info({ node, running: reg.pods.length }, 'agent registered');
     return session;
   }
 
-  /**
-   * The lowest /24 of the cluster CIDR no node holds. Two replicas registering
-   * two new nodes at the same instant could pick the same one; the node
-   * lifecycle work (issue 6) moves this into a controller with a claim key.
-   */
-  private async allocatePodCidr(): Promise<string | undefined> {
-    const [a, b] = (this.opts.clusterCidr ?? '10.244.0.0/16').split('.').map(Number);
-    const used = new Set<string>();
-    for (const n of (await this.opts.registry.list(NODES, undefined)).items) {
-      const cidr = isRecord(n.spec) ? n.spec.podCIDR : undefined;
-      if (typeof cidr === 'string') used.add(cidr);
-    }
-    for (let i = 0; i < 256; i++) {
-      const cidr = `${a}.${b}.${i}.0/24`;
-      if (!used.has(cidr)) return cidr;
-    }
-    return undefined;
-  }
-
   /** Sends the full desired set, then every change to pods bound to the node, from one revision on. */
   private async streamPods(session: Session): Promise<WatchHandle> {
-    const selector = `spec.nodeName=${session.node}`;
-    const initial = await this.opts.registry.list(PODS, undefined, { fieldSelector: selector });
-    const pods = await Promise.all(initial.items.map((p) => this.desiredPod(p)));
-    for (const p of initial.items) session.sent.set(p.metadata.uid ?? '', withoutStatus(p));
-    session.call.write({ desired: { pods, resource_version: String(initial.revision) } });
-    return this.opts.registry.watch(
-      PODS,
-      undefined,
-      { fieldSelector: selector, resourceVersion: String(initial.revision) },
-      {
-        onEvent: (ev) => {
-          const uid = ev.object.metadata.uid ?? '';
-          if (ev.type === 'DELETED') {
-            session.sent.delete(uid);
-          } else {
-            // Most pod writes are the agent's own status reports: nothing for it to act on.
-            const seen = withoutStatus(ev.object);
-            if (session.sent.get(uid) === seen) return;
-            session.sent.set(uid, seen);
-          }
-          session.sending = session.sending
-            .then(async () => {
-              const pod =
-                ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
-              session.call.write({
-                change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod },
-              });
-            })
-            .catch((err: unknown) => {
-              this.log?.error(
-                { err, node: session.node },
-                'sending a pod change failed; closing the stream',
-              );
-              session.call.end();
+    const opened = await this.nodePods.open(session.node, {
+      onEvent: (ev) => {
+        const uid = ev.object.metadata.uid ?? '';
+        if (ev.type === 'DELETED') {
+          session.sent.delete(uid);
+        } else {
+          // Most pod writes are the agent's own status reports: nothing for it to act on.
+          const seen = withoutStatus(ev.object);
+          if (session.sent.get(uid) === seen) return;
+          session.sent.set(uid, seen);
+        }
+        session.sending = session.sending
+          .then(async () => {
+            const pod = ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
+            session.call.write({
+              change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod },
             });
-        },
-        onError: (err) => {
-          // The agent reconnects and gets a fresh full set: level-triggered.
-          this.log?.warn({ err, node: session.node }, 'pod watch ended; closing the agent stream');
-          session.call.end();
-        },
+          })
+          .catch((err: unknown) => {
+            this.log?.error(
+              { err, node: session.node },
+              'sending a pod change failed; closing the stream',
+            );
+            session.call.end();
+          });
       },
-    );
+      onError: (err) => {
+        // The agent reconnects and gets a fresh full set: level-triggered.
+        this.log?.warn({ err, node: session.node }, 'pod watch ended; closing the agent stream');
+        session.call.end();
+      },
+    });
+    try {
+      const pods = await Promise.all(opened.items.map((p) => this.desiredPod(p)));
+      for (const p of opened.items) session.sent.set(p.metadata.uid ?? '', withoutStatus(p));
+      session.call.write({ desired: { pods, resource_version: String(opened.revision) } });
+    } catch (err) {
+      await opened.handle.close();
+      throw err;
+    }
+    opened.start();
+    return opened.handle;
   }
 
   /** The pod with the ConfigMaps and Secrets it refers to, as they are now. */
@@ -408,6 +469,7 @@ export class AgentGateway {
       config_maps_json: await read(CONFIGMAPS, refs.configMaps),
       secrets_json: await read(SECRETS, refs.secrets),
       pull_secrets_json: await read(SECRETS, refs.pullSecrets),
+      ...(await podVolumes(this.opts.registry, pod)),
     };
   }
 
@@ -415,17 +477,16 @@ export class AgentGateway {
     const now = Date.now();
     if (now - session.lastHeartbeatWrite < HEARTBEAT_WRITE_MS) return;
     session.lastHeartbeatWrite = now;
-    const node = await this.opts.registry.get(NODES, undefined, session.node);
-    await this.opts.registry.update(
-      NODES,
-      undefined,
-      session.node,
-      withHeartbeat(node, new Date(now)),
-      {
-        fieldManager: 'shoal-agent',
-        subresource: 'status',
-      },
-    );
+    await this.heartbeats.beat(session.node);
+  }
+
+  /** Node status with a renewed Ready condition: on changes and every report period only. */
+  private async writeNodeStatus(name: string, now: Date): Promise<void> {
+    const node = await this.opts.registry.get(NODES, undefined, name);
+    await this.opts.registry.update(NODES, undefined, name, withHeartbeat(node, now), {
+      fieldManager: 'shoal-agent',
+      subresource: 'status',
+    });
   }
 
   /** The pod must exist with that uid and be bound to this node; anything else is refused and logged. */
@@ -469,16 +530,19 @@ export class AgentGateway {
       this.log?.warn({ node, pod: name }, 'refused malformed pod status');
       return;
     }
-    await this.opts.registry.update(
-      PODS,
-      namespace,
-      name,
-      { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status },
-      {
-        fieldManager: 'shoal-agent',
-        subresource: 'status',
-      },
-    );
+    try {
+      await this.opts.registry.update(
+        PODS,
+        namespace,
+        name,
+        { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status },
+        // The pod boundPod just read: written on without a second read.
+        { fieldManager: 'shoal-agent', subresource: 'status', current: pod },
+      );
+    } catch (err) {
+      // Deleted since it was read (evicted, force-deleted): nothing left to report on.
+      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    }
   }
 
   private async confirmTermination(

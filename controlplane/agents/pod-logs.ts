@@ -19,6 +19,20 @@ function intParam(q: Record<string, string | undefined>, name: string, fallback:
   return n;
 }
 
+/** sinceSeconds, or sinceTime (RFC 3339) as whole seconds before now, rounded up; 0 for neither. */
+function sinceSecondsParam(q: Record<string, string | undefined>): number {
+  const since = intParam(q, 'sinceSeconds', 0);
+  const time = q.sinceTime;
+  if (time === undefined || time === '') return since;
+  if (q.sinceSeconds !== undefined && q.sinceSeconds !== '')
+    throw new ApiError('BadRequest', 'at most one of sinceTime or sinceSeconds may be specified');
+  const ms = Date.parse(time);
+  if (!/^\d{4}-\d\d-\d\dT/.test(time) || Number.isNaN(ms))
+    throw new ApiError('BadRequest', `sinceTime: "${time}" is not an RFC 3339 time`);
+  // A time in the future shows nothing new yet; one second is the least the agent takes.
+  return Math.max(1, Math.ceil((Date.now() - ms) / 1000));
+}
+
 export function podLogsHandler(registry: Registry, gateway: AgentGateway) {
   return async (
     req: FastifyRequest,
@@ -43,6 +57,7 @@ export function podLogsHandler(registry: Registry, gateway: AgentGateway) {
       container = names[0]!;
     }
     if (!node) throw new ApiError('BadRequest', `pod ${name} is not scheduled to a node yet`);
+    const sinceSeconds = sinceSecondsParam(q);
     const stream = gateway.requestLogs(node, {
       namespace,
       pod: name,
@@ -50,7 +65,7 @@ export function podLogsHandler(registry: Registry, gateway: AgentGateway) {
       container,
       follow: q.follow === 'true' || q.follow === '1',
       tail_lines: q.tailLines !== undefined ? intParam(q, 'tailLines', -1) : -1,
-      since_seconds: intParam(q, 'sinceSeconds', 0),
+      since_seconds: sinceSeconds,
       timestamps: q.timestamps === 'true',
       previous: q.previous === 'true',
       limit_bytes: intParam(q, 'limitBytes', 0),

@@ -202,7 +202,14 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
         }
       }
     }
-    expect([...converted.keys()].sort()).toEqual(['apps/v1', 'batch/v1', 'v1']);
+    expect([...converted.keys()].sort()).toEqual([
+      'apps/v1',
+      'batch/v1',
+      'coordination.k8s.io/v1',
+      'scheduling.k8s.io/v1',
+      'storage.k8s.io/v1',
+      'v1',
+    ]);
     for (const [gv, list] of converted) {
       const url = gv === 'v1' ? '/api/v1' : `/apis/${gv}`;
       const legacy = (await getJson(url)).body as APIResourceList;

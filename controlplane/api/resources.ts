@@ -12,7 +12,7 @@ export interface ResourceInfo {
   shortNames: string[];
   categories: string[];
   /** Subresources served besides the object itself. */
-  subresources: ('status' | 'scale' | 'binding' | 'log')[];
+  subresources: ('status' | 'scale' | 'binding' | 'log' | 'eviction')[];
 }
 
 const row = (
@@ -39,16 +39,22 @@ const row = (
 export const RESOURCES: readonly ResourceInfo[] = [
   row('', 'v1', 'Namespace', 'namespaces', false, ['ns'], ['status']),
   row('', 'v1', 'Node', 'nodes', false, ['no'], ['status']),
-  row('', 'v1', 'Pod', 'pods', true, ['po'], ['status', 'binding', 'log'], ['all']),
+  row('', 'v1', 'Pod', 'pods', true, ['po'], ['status', 'binding', 'log', 'eviction'], ['all']),
   row('', 'v1', 'Service', 'services', true, ['svc'], ['status'], ['all']),
   row('', 'v1', 'Endpoints', 'endpoints', true, ['ep']),
   row('', 'v1', 'ConfigMap', 'configmaps', true, ['cm']),
   row('', 'v1', 'Secret', 'secrets', true),
   row('', 'v1', 'Event', 'events', true, ['ev']),
+  row('', 'v1', 'PersistentVolume', 'persistentvolumes', false, ['pv'], ['status']),
+  row('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], ['status']),
   row('apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], ['status', 'scale'], ['all']),
   row('apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], ['status', 'scale'], ['all']),
   row('apps', 'v1', 'DaemonSet', 'daemonsets', true, ['ds'], ['status'], ['all']),
+  row('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale'], ['all']),
   row('batch', 'v1', 'Job', 'jobs', true, [], ['status'], ['all']),
+  row('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, ['sc']),
+  row('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  row('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']),
 ];
 
 export function apiVersionOf(r: ResourceInfo): string {

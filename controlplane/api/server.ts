@@ -16,6 +16,7 @@ import { ApiError } from './status.js';
 import type { Registry } from './registry/registry.js';
 import { registerResourceRoutes, type ResourceRoutesOptions } from './routes/resource-routes.js';
 import { registerDiscovery } from './discovery.js';
+import { runHealthChecks, type HealthCheck } from '../metrics/health.js';
 
 /** etcd's default request size: a bigger object could never be stored anyway. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -36,7 +37,17 @@ export interface ApiServerOptions {
   version: string;
   /** Readiness beyond "the process is up": etcd reachable and caches synced. */
   ready?: () => Promise<string | undefined>;
+  /** Named checks of /readyz (listed by ?verbose, as Kubernetes does); run after ready. */
+  readyChecks?: readonly HealthCheck[];
+  /** Named checks of /livez and /healthz (and /readyz). */
+  liveChecks?: readonly HealthCheck[];
+  /**
+   * Called first on the new app, before authentication: metrics hooks that
+   * must see every request, and their /metrics route (served behind authentication).
+   */
+  instrument?: (app: FastifyInstance) => void;
   podLogs?: ResourceRoutesOptions['podLogs'];
+  watchMetrics?: ResourceRoutesOptions['watchMetrics'];
 }
 
 /** Paths any client may read without credentials, as Kubernetes' public-info-viewer role allows. */
@@ -69,6 +80,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     };
   }
   const app = fastify(serverOpts as FastifyServerOptions);
+  opts.instrument?.(app);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
@@ -130,20 +142,29 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     });
   }
 
-  const health = async (): Promise<string> => 'ok';
-  app.get('/healthz', health);
-  app.get('/livez', health);
-  app.get('/readyz', async (_req, reply) => {
-    const problem = await opts.ready?.();
-    if (problem)
-      return reply.code(503).type('text/plain').send(`[-]${problem}\nreadyz check failed\n`);
-    return 'ok';
-  });
+  const live = opts.liveChecks ?? [];
+  const ready: HealthCheck[] = [
+    ...live,
+    ...(opts.ready ? [{ name: 'etcd', check: opts.ready }] : []),
+    ...(opts.readyChecks ?? []),
+  ];
+  for (const [path, checks] of [
+    ['healthz', live],
+    ['livez', live],
+    ['readyz', ready],
+  ] as const) {
+    app.get(`/${path}`, async (req, reply) => {
+      const q = req.url.indexOf('?');
+      const answer = await runHealthChecks(path, checks, q < 0 ? '' : req.url.slice(q + 1));
+      return reply.code(answer.status).type('text/plain; charset=utf-8').send(answer.body);
+    });
+  }
 
   await registerDiscovery(app, { gitVersion: opts.version });
   await registerResourceRoutes(app, {
     registry: opts.registry,
     ...(opts.podLogs ? { podLogs: opts.podLogs } : {}),
+    ...(opts.watchMetrics ? { watchMetrics: opts.watchMetrics } : {}),
   });
   return app;
 }

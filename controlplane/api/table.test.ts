@@ -245,11 +245,11 @@ describe('toTable', () => {
 
   it('falls back to NAME and AGE for kinds without a printer', () => {
     const lease: ResourceInfo = {
-      group: 'coordination.k8s.io',
+      group: 'example.com',
       version: 'v1',
-      kind: 'Lease',
-      plural: 'leases',
-      singular: 'lease',
+      kind: 'Widget',
+      plural: 'widgets',
+      singular: 'widget',
       namespaced: true,
       shortNames: [],
       categories: [],
@@ -1496,5 +1496,123 @@ describe('events', () => {
     ],
   ])('%s', (_, obj, want) => {
     expect(cells('Event', obj)).toEqual(want);
+  });
+});
+
+describe('persistent volumes, claims, storage classes and stateful sets', () => {
+  it('have kube-apiserver’s columns', () => {
+    expect(columns('PersistentVolume')).toEqual([
+      ['Name', 0],
+      ['Capacity', 0],
+      ['Access Modes', 0],
+      ['Reclaim Policy', 0],
+      ['Status', 0],
+      ['Claim', 0],
+      ['StorageClass', 0],
+      ['Reason', 0],
+      ['Age', 0],
+      ['VolumeMode', 1],
+    ]);
+    expect(columns('PersistentVolumeClaim')).toEqual([
+      ['Name', 0],
+      ['Status', 0],
+      ['Volume', 0],
+      ['Capacity', 0],
+      ['Access Modes', 0],
+      ['StorageClass', 0],
+      ['Age', 0],
+      ['VolumeMode', 1],
+    ]);
+    expect(columns('StorageClass').map(([n]) => n)).toEqual([
+      'Name',
+      'Provisioner',
+      'ReclaimPolicy',
+      'VolumeBindingMode',
+      'AllowVolumeExpansion',
+      'Age',
+    ]);
+    expect(columns('StatefulSet')).toEqual([
+      ['Name', 0],
+      ['Ready', 0],
+      ['Age', 0],
+      ['Containers', 1],
+      ['Images', 1],
+    ]);
+  });
+
+  it('prints a bound volume and claim as kubectl does', () => {
+    const pv: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pvc-1', creationTimestamp: ago(120) },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadOnlyMany', 'ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: 'local',
+        claimRef: { namespace: 'default', name: 'data' },
+      },
+      status: { phase: 'Bound' },
+    };
+    expect(cells('PersistentVolume', pv)).toEqual([
+      'pvc-1',
+      '1Gi',
+      'RWO,ROX',
+      'Delete',
+      'Bound',
+      'default/data',
+      'local',
+      '',
+      '2m',
+      'Filesystem',
+    ]);
+    const pending: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', creationTimestamp: ago(30) },
+      spec: { storageClassName: 'local', resources: { requests: { storage: '1Gi' } } },
+      status: { phase: 'Pending' },
+    };
+    expect(cells('PersistentVolumeClaim', pending)).toEqual([
+      'data',
+      'Pending',
+      '',
+      '',
+      '',
+      'local',
+      '30s',
+      'Filesystem',
+    ]);
+  });
+
+  it('marks the default class and counts ready stateful pods', () => {
+    const sc: KubeObject = {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: {
+        name: 'local',
+        creationTimestamp: ago(3600),
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      },
+      provisioner: 'shoal.io/local',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    };
+    expect(cells('StorageClass', sc)).toEqual([
+      'local (default)',
+      'shoal.io/local',
+      'Delete',
+      'WaitForFirstConsumer',
+      'false',
+      '60m',
+    ]);
+    const sts: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', creationTimestamp: ago(10) },
+      spec: { replicas: 3, template: { spec: { containers: [{ name: 'db', image: 'busybox' }] } } },
+      status: { readyReplicas: 2 },
+    };
+    expect(cells('StatefulSet', sts)).toEqual(['db', '2/3', '10s', 'db', 'busybox']);
   });
 });

@@ -776,6 +776,192 @@ const daemonSetPrinter: Printer = {
   },
 };
 
+const statefulSetPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Ready', 'string', 'Number of the pod with ready state'),
+    AGE,
+    col('Containers', 'string', DOC.containers, 1),
+    col('Images', 'string', DOC.images, 1),
+  ],
+  row(sts, now) {
+    const spec = rec(sts.spec);
+    const status = rec(sts.status);
+    const [names, images] = containerCells(spec.template);
+    return {
+      cells: [
+        sts.metadata.name ?? '',
+        `${int(status.readyReplicas)}/${int(spec.replicas, 1)}`,
+        age(sts, now),
+        names,
+        images,
+      ],
+    };
+  },
+};
+
+// --- Storage -----------------------------------------------------------------
+
+const ACCESS_MODE_SHORT: Readonly<Record<string, string>> = {
+  ReadWriteOnce: 'RWO',
+  ReadOnlyMany: 'ROX',
+  ReadWriteMany: 'RWX',
+  ReadWriteOncePod: 'RWOP',
+};
+
+/** kubectl's access modes cell: short names in a fixed order, e.g. `RWO,ROX`. */
+function accessModesCell(v: unknown): string {
+  const modes = strs(v);
+  return Object.keys(ACCESS_MODE_SHORT)
+    .filter((m) => modes.includes(m))
+    .map((m) => ACCESS_MODE_SHORT[m])
+    .join(',');
+}
+
+const persistentVolumePrinter: Printer = {
+  columns: [
+    NAME,
+    col(
+      'Capacity',
+      'string',
+      "capacity is the description of the persistent volume's resources and capacity.",
+    ),
+    col('Access Modes', 'string', 'accessModes contains all ways the volume can be mounted.'),
+    col(
+      'Reclaim Policy',
+      'string',
+      'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.',
+    ),
+    col(
+      'Status',
+      'string',
+      'phase indicates if a volume is available, bound to a claim, or released by a claim.',
+    ),
+    col(
+      'Claim',
+      'string',
+      'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.',
+    ),
+    col(
+      'StorageClass',
+      'string',
+      'storageClassName is the name of StorageClass to which this persistent volume belongs.',
+    ),
+    col('Reason', 'string', 'reason is a brief CamelCase string that describes any failure.'),
+    AGE,
+    col(
+      'VolumeMode',
+      'string',
+      'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.',
+      1,
+    ),
+  ],
+  row(pv, now) {
+    const spec = rec(pv.spec);
+    const status = rec(pv.status);
+    const claim = optRec(spec.claimRef);
+    return {
+      cells: [
+        pv.metadata.name ?? '',
+        str(rec(spec.capacity).storage),
+        accessModesCell(spec.accessModes),
+        str(spec.persistentVolumeReclaimPolicy),
+        str(status.phase),
+        claim ? `${str(claim.namespace)}/${str(claim.name)}` : '',
+        str(spec.storageClassName),
+        str(status.reason),
+        age(pv, now),
+        str(spec.volumeMode) || 'Filesystem',
+      ],
+    };
+  },
+};
+
+const persistentVolumeClaimPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Status', 'string', 'phase represents the current phase of PersistentVolumeClaim.'),
+    col(
+      'Volume',
+      'string',
+      'volumeName is the binding reference to the PersistentVolume backing this claim.',
+    ),
+    col('Capacity', 'string', 'capacity represents the actual resources of the underlying volume.'),
+    col(
+      'Access Modes',
+      'string',
+      'accessModes contains the desired access modes the volume should have.',
+    ),
+    col(
+      'StorageClass',
+      'string',
+      'storageClassName is the name of the StorageClass required by the claim.',
+    ),
+    AGE,
+    col(
+      'VolumeMode',
+      'string',
+      'volumeMode defines what type of volume is required by the claim.',
+      1,
+    ),
+  ],
+  row(pvc, now) {
+    const spec = rec(pvc.spec);
+    const status = rec(pvc.status);
+    const bound = str(status.phase) === 'Bound';
+    return {
+      cells: [
+        pvc.metadata.name ?? '',
+        str(status.phase),
+        str(spec.volumeName),
+        bound ? str(rec(status.capacity).storage) : '',
+        bound ? accessModesCell(status.accessModes) : '',
+        str(spec.storageClassName),
+        age(pvc, now),
+        str(spec.volumeMode) || 'Filesystem',
+      ],
+    };
+  },
+};
+
+export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+const storageClassPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Provisioner', 'string', 'provisioner indicates the type of the provisioner.'),
+    col(
+      'ReclaimPolicy',
+      'string',
+      'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.',
+    ),
+    col(
+      'VolumeBindingMode',
+      'string',
+      'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.',
+    ),
+    col(
+      'AllowVolumeExpansion',
+      'string',
+      'allowVolumeExpansion shows whether the storage class allow volume expand.',
+    ),
+    AGE,
+  ],
+  row(sc, now) {
+    const isDefault = sc.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true';
+    return {
+      cells: [
+        `${sc.metadata.name ?? ''}${isDefault ? ' (default)' : ''}`,
+        str(sc.provisioner),
+        str(sc.reclaimPolicy) || 'Delete',
+        str(sc.volumeBindingMode) || 'Immediate',
+        String(sc.allowVolumeExpansion === true),
+        age(sc, now),
+      ],
+    };
+  },
+};
+
 function jobStatus(job: KubeObject, conditions: Rec[]): string {
   if (conditionTrue(conditions, 'Complete')) return 'Complete';
   if (conditionTrue(conditions, 'Failed')) return 'Failed';
@@ -991,6 +1177,32 @@ const eventPrinter: Printer = {
   },
 };
 
+// --- Leases, PriorityClasses -----------------------------------------------------
+
+const leasePrinter: Printer = {
+  columns: [NAME, col('Holder', 'string', 'The identity of the current holder of the lease.'), AGE],
+  row: (l, now) => ({
+    cells: [l.metadata.name ?? '', str(rec(l.spec).holderIdentity), age(l, now)],
+  }),
+};
+
+const priorityClassPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Value', 'integer', 'The priority pods of this class get.'),
+    col('Global-Default', 'boolean', 'Whether pods without a priorityClassName get this class.'),
+    AGE,
+  ],
+  row: (pc, now) => ({
+    cells: [
+      pc.metadata.name ?? '',
+      typeof pc.value === 'number' ? pc.value : 0,
+      pc.globalDefault === true,
+      age(pc, now),
+    ],
+  }),
+};
+
 // --- Anything else -------------------------------------------------------------------
 
 const GENERIC: Printer = {
@@ -1011,5 +1223,11 @@ const PRINTERS: Readonly<Record<string, Printer>> = {
   'apps/Deployment': deploymentPrinter,
   'apps/ReplicaSet': replicaSetPrinter,
   'apps/DaemonSet': daemonSetPrinter,
+  'apps/StatefulSet': statefulSetPrinter,
+  '/PersistentVolume': persistentVolumePrinter,
+  '/PersistentVolumeClaim': persistentVolumeClaimPrinter,
+  'storage.k8s.io/StorageClass': storageClassPrinter,
   'batch/Job': jobPrinter,
+  'coordination.k8s.io/Lease': leasePrinter,
+  'scheduling.k8s.io/PriorityClass': priorityClassPrinter,
 };

@@ -25,6 +25,8 @@ import { randomUUID } from 'node:crypto';
 import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
 import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
 import { DaemonSetController } from '../controllers/daemonset.js';
+import { StatefulSetController } from '../controllers/statefulset.js';
+import { PersistentVolumeController } from '../controllers/persistent-volume.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ReplicaSetController } from '../controllers/replicaset.js';
 import { DeploymentController } from '../controllers/deployment.js';
@@ -32,6 +34,10 @@ import { JobController } from '../controllers/job.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { EndpointsController } from '../controllers/endpoints.js';
 import { LeaderElector } from '../leader/election.js';
+import { ControlPlaneMetrics } from '../metrics/controlplane-metrics.js';
+import { ClusterState } from '../metrics/cluster-state.js';
+import { startMetricsServer, type RunningMetricsServer } from '../metrics/metrics-server.js';
+import type { HealthCheck } from '../metrics/health.js';
 
 export interface ControlplaneOptions {
   dataDir: string;
@@ -42,6 +48,10 @@ export interface ControlplaneOptions {
   etcdEndpoints?: string[];
   /** host:port the agent gateway (gRPC) listens on. */
   agentListen?: string;
+  /** Pod CIDRs of nodes are carved from this (--cluster-cidr, default 10.244.0.0/16). */
+  clusterCidr?: string;
+  /** Service clusterIPs come from this (--service-cidr, default 10.96.0.0/12). */
+  serviceCidr?: string;
   /** Seconds a leader's lease lives without renewal (--leader-lease-ttl). */
   leaderLeaseTtlSeconds?: number;
   /** A node silent this long becomes Unknown and tainted unreachable. */
@@ -55,6 +65,14 @@ export interface ControlplaneOptions {
   runControllers?: boolean;
   /** Where to write the admin kubeconfig (default <dataDir>/admin.kubeconfig). */
   kubeconfigPath?: string;
+  /** Events expire this long after their last update (--event-ttl, default 1 h; 0: never). */
+  eventTtlSeconds?: number;
+  /**
+   * host:port of a plain-HTTP listener for /metrics and the health endpoints
+   * without credentials (--metrics-listen); unset: none. The API port serves
+   * /metrics too, to the admin token or a client certificate.
+   */
+  metricsListen?: string;
   logger?: Logger;
 }
 
@@ -68,6 +86,9 @@ export interface RunningControlplane {
   kubeconfigPath: string;
   app: FastifyInstance;
   registry: Registry;
+  metrics: ControlPlaneMetrics;
+  /** host:port of the --metrics-listen listener, when there is one. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -92,7 +113,14 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     supervisor = new EtcdSupervisor({ dataDir, logger: log.child({ component: 'etcd' }) });
     endpoints = (await supervisor.start()).endpoints;
   }
-  const store = new EtcdStore({ endpoints });
+  const metrics = new ControlPlaneMetrics();
+  const eventTtl = opts.eventTtlSeconds ?? 3600;
+  const store = new EtcdStore({
+    endpoints,
+    metrics: metrics.etcdMetrics,
+    // Through etcd leases, as kube-apiserver does (store/lease-manager.ts).
+    ...(eventTtl > 0 ? { expiring: [{ prefix: '/registry/events/', ttlSeconds: eventTtl }] } : {}),
+  });
   const stopAll: (() => Promise<void>)[] = [];
   try {
     await store.currentRevision();
@@ -102,14 +130,44 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       hosts: [advertise, host].filter((h) => h !== '0.0.0.0' && h !== '::'),
     });
     const tokens = await loadOrCreateTokens(dataDir);
-    const registry = new Registry(store);
+    const registry = new Registry(store, undefined, {
+      ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
+    });
     await registry.ensureSystemNamespaces();
+    await registry.ensureSystemPriorityClasses();
+    await registry.ensureDefaultStorageClass();
     await registry.startNamespaceCache();
     stopAll.push(() => registry.stopNamespaceCache());
+    const clusterState = new ClusterState(registry, log.child({ component: 'metrics' }));
+    clusterState.start();
+    metrics.setClusterState(clusterState);
+    stopAll.push(() => clusterState.stop());
+    // Filled in below, once the elector and manager exist; the API serves only after that.
+    const leading: { elector?: LeaderElector; manager?: ControllerManager } = {};
+    const etcdCheck = async (): Promise<string | undefined> => {
+      try {
+        await store.currentRevision();
+        return undefined;
+      } catch {
+        return 'etcd not reachable';
+      }
+    };
+    const readyChecks: HealthCheck[] = [
+      // Listed and watched before the API listens; its re-watches after an error are not visible here.
+      { name: 'namespace-cache', check: () => undefined },
+      {
+        name: 'informer-sync',
+        check: () =>
+          leading.elector?.isLeader && !leading.manager?.isRunning
+            ? 'leader: controller caches not synced yet'
+            : undefined,
+      },
+    ];
     const gateway = new AgentGateway({
       registry,
       pki,
       joinToken: tokens.joinToken,
+      ...(opts.clusterCidr ? { clusterCidr: opts.clusterCidr } : {}),
       logger: log.child({ component: 'agent-gateway' }),
     });
     const agentListen = parseListen(opts.agentListen ?? '127.0.0.1:6444');
@@ -122,14 +180,10 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       logger: log.child({ component: 'api' }),
       version: GIT_VERSION,
       podLogs: podLogsHandler(registry, gateway),
-      ready: async () => {
-        try {
-          await store.currentRevision();
-          return undefined;
-        } catch {
-          return 'etcd not reachable';
-        }
-      },
+      ready: etcdCheck,
+      readyChecks,
+      instrument: (a) => metrics.instrumentApiServer(a),
+      watchMetrics: metrics.watchMetrics,
     });
     // Idempotent, so every replica may run it; the elected controllers come with the scheduler.
     const namespaces = new NamespaceController(
@@ -140,7 +194,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     stopAll.push(() => namespaces.stop());
     // Scheduler and controllers run on the elected leader only; every replica serves the API.
     const controllers: ControllerFactory[] = [
-      (deps) => new Scheduler(deps),
+      (deps) => new Scheduler(deps, { metrics: metrics.schedulerMetrics }),
       (deps) =>
         new NodeLifecycleController(deps, {
           ...(opts.nodeMonitorGracePeriodMs
@@ -151,6 +205,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       (deps) => new DeploymentController(deps),
       (deps) => new ReplicaSetController(deps),
       (deps) => new DaemonSetController(deps),
+      (deps) => new StatefulSetController(deps),
+      (deps) => new PersistentVolumeController(deps),
       (deps) => new JobController(deps),
       (deps) => new EndpointsController(deps),
       (deps) => new GarbageCollector(deps),
@@ -159,6 +215,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       registry,
       logger: log.child({ component: 'controller-manager' }),
       controllers,
+      workQueueMetrics: (name) => metrics.workQueueMetrics(name),
     });
     const elector = new LeaderElector({
       endpoints,
@@ -169,12 +226,25 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       onStartedLeading: () => manager.start(),
       onStoppedLeading: () => manager.stop(),
     });
+    leading.elector = elector;
+    leading.manager = manager;
+    metrics.setLeaderElector(elector, 'shoal-controllers');
     if (opts.runControllers !== false) elector.start();
     // Resigns, so another replica takes over at once; runs before the store closes.
     stopAll.push(async () => {
       await elector.stop();
       await manager.stop();
     });
+    let metricsServer: RunningMetricsServer | undefined;
+    if (opts.metricsListen) {
+      metricsServer = await startMetricsServer(opts.metricsListen, {
+        metrics: () => metrics.metrics(),
+        contentType: metrics.contentType,
+        readyChecks: [{ name: 'etcd', check: etcdCheck }, ...readyChecks],
+      });
+      const server = metricsServer;
+      stopAll.unshift(() => server.close());
+    }
     await app.listen({ host, port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
@@ -199,6 +269,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       kubeconfigPath,
       app,
       registry,
+      metrics,
+      ...(metricsServer ? { metricsAddress: metricsServer.address } : {}),
       stop: async () => {
         await app.close();
         for (const stop of stopAll) await stop();

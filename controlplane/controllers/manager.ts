@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from '../api/registry/registry.js';
 import { EventRecorder } from './runtime/events.js';
 import { InformerFactory } from './runtime/factory.js';
+import { withWorkQueueMetrics, type WorkQueueMetrics } from './runtime/workqueue.js';
 import type { Controller, ControllerDeps } from './types.js';
 
 /** Builds one controller; it asks deps.informers for the caches it reads. */
@@ -20,6 +21,8 @@ export interface ControllerManagerOptions {
   controllers: ControllerFactory[];
   /** The Events' source component. */
   component?: string;
+  /** Metrics hooks for each controller's work queue, by the queue's name. */
+  workQueueMetrics?: (name: string) => WorkQueueMetrics;
 }
 
 interface Running {
@@ -79,7 +82,9 @@ export class ControllerManager {
       events,
       ...(this.log ? { logger: this.log } : {}),
     };
-    const controllers = this.opts.controllers.map((make) => make(deps));
+    const controllers = withWorkQueueMetrics(this.opts.workQueueMetrics, () =>
+      this.opts.controllers.map((make) => make(deps)),
+    );
     const started: Controller[] = [];
     try {
       // InformerFactory.start resolves once every cache has listed: synced.

@@ -23,6 +23,7 @@ import {
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;
 const EVENTS = findResource('', 'v1', 'events')!;
+const LEASES = findResource('coordination.k8s.io', 'v1', 'leases')!;
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const GRACE = 20_000;
@@ -209,6 +210,50 @@ function names(prefix: string): { dead: string; healthy: string } {
 }
 
 describe('NodeLifecycleController.reconcile', () => {
+  it('reads the node lease: a renewed lease keeps a node whose status is old Ready', async () => {
+    clock.now = T0;
+    const { dead, healthy } = names('lease');
+    await makeNode(healthy, T0);
+    await makeNode(dead, T0);
+    const lease = (name: string, at: number): Promise<KubeObject> =>
+      registry.create(LEASES, 'kube-node-lease', {
+        metadata: { name },
+        spec: {
+          holderIdentity: name,
+          leaseDurationSeconds: 40,
+          renewTime: new Date(at).toISOString().replace('Z', '000Z'),
+        },
+      });
+    await lease(healthy, T0);
+    await lease(dead, T0);
+    await setup();
+    await synced([healthy, dead]);
+    // Only the healthy node's lease moves; neither Node status does.
+    clock.now = T0 + GRACE - 5000;
+    await controller.reconcile(healthy);
+    await controller.reconcile(dead);
+    const current = await registry.get(LEASES, 'kube-node-lease', healthy);
+    await registry.update(LEASES, 'kube-node-lease', healthy, {
+      ...current,
+      spec: { ...(current.spec as object), renewTime: '2030-01-01T00:00:15.000000Z' },
+    });
+    await until('renewed lease in cache', () =>
+      (
+        informers.for('coordination.k8s.io', 'v1', 'leases').get(`kube-node-lease/${healthy}`)
+          ?.spec as { renewTime?: string } | undefined
+      )?.renewTime === '2030-01-01T00:00:15.000000Z'
+        ? true
+        : undefined,
+    );
+    clock.now = T0 + GRACE + 5000;
+    await controller.reconcile(healthy);
+    await controller.reconcile(dead);
+    const ready = async (n: string): Promise<unknown> =>
+      conditions(await registry.get(NODES, undefined, n)).find((c) => c.type === 'Ready')?.status;
+    expect(await ready(healthy)).toBe('True');
+    expect(await ready(dead)).toBe('Unknown');
+  });
+
   it('leaves a node with a fresh heartbeat alone', async () => {
     clock.now = T0;
     const { healthy } = names('fresh');

@@ -3,10 +3,11 @@
 // taint manager, in one reconcile per node.
 //
 // reconcile(node), run for every node each monitor period and on changes:
-//  1. Health. The Ready condition's lastHeartbeatTime is renewed by the agent
-//     gateway (every 10 s while the agent is connected). Older than the grace
-//     period → every condition becomes Unknown ("Kubelet stopped posting node
-//     status."). Staleness is measured on this process's own clock from the
+//  1. Health. The agent gateway renews the node's Lease in kube-node-lease
+//     (every 10 s while the agent is connected) and rewrites the Ready
+//     condition's lastHeartbeatTime only on changes or every 5 minutes. The
+//     newer of the two, older than the grace period → every condition becomes
+//     Unknown ("Kubelet stopped posting node status."). Staleness is measured on this process's own clock from the
 //     moment a heartbeat value was first seen here, as Kubernetes does, so a
 //     gateway replica whose clock runs behind does not make its nodes look
 //     dead; only the first sighting (a new leader) trusts the timestamp itself.
@@ -47,6 +48,8 @@ import type { Controller, ControllerDeps } from './types.js';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;
+const LEASES = findResource('coordination.k8s.io', 'v1', 'leases')!;
+const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 const FIELD_MANAGER = 'shoal-node-lifecycle';
 
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
@@ -95,6 +98,7 @@ export class NodeLifecycleController implements Controller {
   private readonly log: Logger | undefined;
   private readonly nodes: Informer;
   private readonly pods: Informer;
+  private readonly leases: Informer;
   private readonly queue = new WorkQueue('node-lifecycle');
   private readonly grace: number;
   private readonly evictionTimeout: number;
@@ -121,6 +125,8 @@ export class NodeLifecycleController implements Controller {
     this.workers = opts.workers ?? 4;
     this.nodes = deps.informers.forResource(NODES);
     this.pods = deps.informers.forResource(PODS);
+    // Renewals are not events to act on: the monitor period looks at every node anyway.
+    this.leases = deps.informers.forResource(LEASES);
     this.nodes.on({
       add: (n) => this.queue.add(n.metadata.name ?? ''),
       update: (_o, n) => this.queue.add(n.metadata.name ?? ''),
@@ -221,12 +227,26 @@ export class NodeLifecycleController implements Controller {
     const name = node.metadata.name!;
     const conditions = conditionsOf(node);
     const ready = conditions.find((c) => c.type === 'Ready');
-    const heartbeat =
+    const readyHeartbeat =
       typeof ready?.lastHeartbeatTime === 'string' ? ready.lastHeartbeatTime : undefined;
+    const lease = this.leases.get(`${NODE_LEASE_NAMESPACE}/${name}`);
+    const leaseSpec = lease && isRecord(lease.spec) ? lease.spec : {};
+    const renewed = typeof leaseSpec.renewTime === 'string' ? leaseSpec.renewTime : undefined;
+    // Either one moving is a sign of life; the lease is what moves while all is well.
+    const heartbeat =
+      renewed === undefined && readyHeartbeat === undefined
+        ? undefined
+        : `${renewed ?? ''}|${readyHeartbeat ?? ''}`;
     let h = this.health.get(name);
     if (!h) {
-      // First sighting: trust the recorded time (never from the future), else the node's age.
-      const recorded = parseTime(heartbeat) ?? parseTime(node.metadata.creationTimestamp) ?? now;
+      // First sighting: trust the newest recorded time (never from the future), else the node's age.
+      const times = [parseTime(renewed), parseTime(readyHeartbeat)].filter(
+        (t): t is number => t !== undefined,
+      );
+      const recorded =
+        (times.length > 0 ? Math.max(...times) : undefined) ??
+        parseTime(node.metadata.creationTimestamp) ??
+        now;
       h = { heartbeat, observedAt: Math.min(recorded, now), ready: readyStatus(node) };
       this.health.set(name, h);
     } else if (h.heartbeat !== heartbeat) {
@@ -259,7 +279,10 @@ export class NodeLifecycleController implements Controller {
       });
     }
     if (!changed) return node;
-    this.log?.info({ node: name, since: heartbeat }, 'node stopped posting status');
+    this.log?.info(
+      { node: name, lease: renewed, heartbeat: readyHeartbeat },
+      'node stopped posting status',
+    );
     // The resourceVersion makes this lose against a heartbeat that landed meanwhile.
     const { object } = await this.registry.patch(
       NODES,

@@ -12,7 +12,7 @@
 import { isRecord, type KubeObject } from '../api/objects.js';
 import { MutableNodeInfo, type NodeInfo } from './node-info.js';
 import { parsePod, podKey, type PodInfo } from './pod-info.js';
-import type { Snapshot } from './types.js';
+import type { Snapshot, VolumeCatalog } from './types.js';
 
 interface Placement {
   node: string;
@@ -32,6 +32,8 @@ export class SchedulerCache implements Snapshot {
   private readonly placements = new Map<string, Placement>();
   private nodeList: NodeInfo[] | undefined;
   private changes = 0;
+  /** Set by the Scheduler from its claim, volume and class informers. */
+  volumes: VolumeCatalog | undefined;
 
   get version(): number {
     return this.changes;

@@ -13,4 +13,9 @@ export interface SchedulerMetrics {
   pending?(count: number): void;
   /** A pod was bound; seconds since its creationTimestamp (second resolution). */
   podScheduled?(secondsSinceCreation: number): void;
+  /**
+   * Called on start with a reader of the queue's sizes (for a gauge computed
+   * at scrape time, so nothing is counted per event), and with undefined on stop.
+   */
+  queueSizes?(read: (() => { active: number; backoff: number }) | undefined): void;
 }

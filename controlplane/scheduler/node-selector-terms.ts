@@ -46,7 +46,10 @@ function fieldRequirementMatches(r: SelectorRequirement, nodeName: string): bool
 }
 
 /** One term against a node; an invalid requirement (undefined) fails the term. */
-export function termMatches(term: NodeSelectorTerm, node: NodeInfo): boolean {
+/** A node's name and labels are all a term reads (a PersistentVolume's node affinity uses this too). */
+type NodeIdentity = Pick<NodeInfo, 'name' | 'labels'>;
+
+export function termMatches(term: NodeSelectorTerm, node: NodeIdentity): boolean {
   if (term.matchExpressions.length === 0 && term.matchFields.length === 0) return false;
   for (const r of term.matchExpressions) {
     if (labelRequirementMatches(r, node.labels) !== true) return false;
@@ -57,7 +60,7 @@ export function termMatches(term: NodeSelectorTerm, node: NodeInfo): boolean {
   return true;
 }
 
-export function anyTermMatches(terms: readonly NodeSelectorTerm[], node: NodeInfo): boolean {
+export function anyTermMatches(terms: readonly NodeSelectorTerm[], node: NodeIdentity): boolean {
   return terms.some((t) => termMatches(t, node));
 }
 

@@ -15,6 +15,7 @@ import { HostPorts } from './stages/host-ports.js';
 import { ResourcesFit } from './stages/resources-fit.js';
 import { TopologySpread } from './stages/topology-spread.js';
 import { InterPodAffinity } from './stages/inter-pod-affinity.js';
+import { VolumeBinding } from './stages/volume-binding.js';
 import { LeastAllocated } from './stages/least-allocated.js';
 import { MostAllocated } from './stages/most-allocated.js';
 import { TopologySpreadScore } from './stages/topology-spread-score.js';
@@ -48,6 +49,7 @@ export function defaultPipeline(opts: { scoring?: Scoring } = {}): Pipeline {
       new NodeAffinity(), // terms × expressions, still only this node's labels
       new HostPorts(), // free unless the pod asks for host ports; then scans the node's pods
       new ResourcesFit(), // O(1) on the node's running totals
+      new VolumeBinding(), // the pod's claims: a map lookup each; pods without claims skip it
       new TopologySpread(), // counts pods across the cluster (once per attempt, memoised): late
       new InterPodAffinity(), // the same, per affinity term: last, so few nodes reach it
     ],

@@ -4,6 +4,7 @@
 // read one read-only Snapshot of the cluster. Stages keep no state between
 // calls: the same pod, node and snapshot always give the same answer.
 
+import type { KubeObject } from '../api/objects.js';
 import type { NodeInfo } from './node-info.js';
 import type { PodInfo } from './pod-info.js';
 
@@ -57,4 +58,14 @@ export interface Snapshot {
   readonly version: number;
   readonly nodes: readonly NodeInfo[];
   get(name: string): NodeInfo | undefined;
+  /** Claims, volumes and classes for VolumeBinding; absent, pods' claims are not checked. */
+  readonly volumes?: VolumeCatalog;
+}
+
+/** The claims, volumes and storage classes as the scheduler's informers hold them. */
+export interface VolumeCatalog {
+  claim(namespace: string, name: string): KubeObject | undefined;
+  volume(name: string): KubeObject | undefined;
+  storageClass(name: string): KubeObject | undefined;
+  volumes(): readonly KubeObject[];
 }

@@ -2,9 +2,11 @@
 // resourceVersion: the version is the key's mod_revision, filled in on every
 // read, so the value never has to be written twice to learn its revision.
 
+import { performance } from 'node:perf_hooks';
 import { Etcd3, type IOptions, type IKeyValue, type IWatchResponse } from 'etcd3';
 import type { KubeObject } from '../api/objects.js';
 import { StoreError } from './errors.js';
+import { LeaseManager, type ExpiringPrefix } from './lease-manager.js';
 import type {
   DeletePreconditions,
   ListOptions,
@@ -20,16 +22,37 @@ const RANGE_BATCH = 1000;
 /** Give up a guaranteedUpdate after this many lost races (a hot key or a bug). */
 const MAX_UPDATE_ATTEMPTS = 100;
 
+export type EtcdOperation =
+  'get' | 'list' | 'create' | 'update' | 'delete' | 'watch' | 'txn' | 'compact';
+
+/** Hooks for whoever wires metrics (etcd_request_duration_seconds); optional, must not throw. */
+export interface EtcdStoreMetrics {
+  /** One etcd call ended (succeeded or not); key is the object's key or the listed prefix. */
+  request?(operation: EtcdOperation, key: string, seconds: number): void;
+}
+
 export interface EtcdStoreOptions {
   endpoints: string[];
   /** Timeout of a single etcd call. */
   dialTimeoutMs?: number;
+  metrics?: EtcdStoreMetrics;
+  /** Keys under these prefixes expire after their TTL (Events: --event-ttl); see lease-manager.ts. */
+  expiring?: ExpiringPrefix[];
 }
 
 export class EtcdStore implements Store {
   private readonly client: Etcd3;
+  private readonly metrics: EtcdStoreMetrics | undefined;
+  private readonly leases: { prefix: string; manager: LeaseManager }[];
 
   constructor(opts: EtcdStoreOptions) {
+    this.metrics = opts.metrics;
+    this.leases = (opts.expiring ?? []).map((e) => ({
+      prefix: e.prefix,
+      manager: new LeaseManager(e.ttlSeconds, async (ttl) =>
+        String((await this.client.leaseClient.leaseGrant({ TTL: ttl })).ID),
+      ),
+    }));
     const options: IOptions = {
       hosts: opts.endpoints,
       dialTimeout: opts.dialTimeoutMs ?? 5000,
@@ -39,11 +62,17 @@ export class EtcdStore implements Store {
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
     const value = encode(obj);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key: Buffer.from(key), value } }],
-      }),
+    const lease = await this.leaseFor(key);
+    const res = await this.call(
+      key,
+      () =>
+        this.client.kv.txn({
+          compare: [
+            { key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 },
+          ],
+          success: [{ request_put: { key: Buffer.from(key), value, ...lease } }],
+        }),
+      'create',
     );
     if (!res.succeeded) throw new StoreError('AlreadyExists', key, `${key} already exists`);
     return withRevision(obj, Number(res.header.revision));
@@ -58,12 +87,16 @@ export class EtcdStore implements Store {
   async update(key: string, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
     const value = encode(obj);
     const k = Buffer.from(key);
-    const res = await this.call(key, () =>
-      this.client.kv.txn({
-        compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
-        success: [{ request_put: { key: k, value } }],
-        failure: [{ request_range: { key: k, keys_only: true } }],
-      }),
+    const lease = await this.leaseFor(key);
+    const res = await this.call(
+      key,
+      () =>
+        this.client.kv.txn({
+          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
+          success: [{ request_put: { key: k, value, ...lease } }],
+          failure: [{ request_range: { key: k, keys_only: true } }],
+        }),
+      'update',
     );
     if (!res.succeeded) {
       const exists = (res.responses[0]?.response_range.kvs.length ?? 0) > 0;
@@ -104,11 +137,14 @@ export class EtcdStore implements Store {
       if (!current) throw new StoreError('NotFound', key, `${key} not found`);
       checkPreconditions(key, current, preconditions);
       const revision = Number(current.metadata.resourceVersion);
-      const res = await this.call(key, () =>
-        this.client.kv.txn({
-          compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: revision }],
-          success: [{ request_delete_range: { key: k } }],
-        }),
+      const res = await this.call(
+        key,
+        () =>
+          this.client.kv.txn({
+            compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: revision }],
+            success: [{ request_delete_range: { key: k } }],
+          }),
+        'delete',
       );
       if (res.succeeded) return withRevision(current, Number(res.header.revision));
     }
@@ -134,8 +170,11 @@ export class EtcdStore implements Store {
     // under gRPC's message size limit (4 MiB), which 10,000 pods exceed.
     const batch = limit > 0 && !opts.filter ? limit : Math.max(limit, RANGE_BATCH);
     for (;;) {
-      const res = await this.call(prefix, () =>
-        this.client.kv.range({ key: Buffer.from(start), range_end: end, revision, limit: batch }),
+      const res = await this.call(
+        prefix,
+        () =>
+          this.client.kv.range({ key: Buffer.from(start), range_end: end, revision, limit: batch }),
+        'list',
       );
       // Pin the whole listing, and every page after it, to one revision.
       if (revision === 0) revision = Number(res.header.revision);
@@ -176,6 +215,7 @@ export class EtcdStore implements Store {
     if (fromRevision !== undefined && fromRevision > 0) {
       builder.startRevision(String(fromRevision + 1));
     }
+    const watchStarted = performance.now();
     const watcher = builder.watcher();
     let ended = false;
     watcher.on('data', (res: IWatchResponse) => {
@@ -204,6 +244,7 @@ export class EtcdStore implements Store {
       watcher.once('connected', onConnected);
       watcher.once('error', onError);
     });
+    this.metrics?.request?.('watch', prefix, (performance.now() - watchStarted) / 1000);
     return {
       close: async () => {
         if (ended) return;
@@ -249,15 +290,27 @@ export class EtcdStore implements Store {
   }
 
   async compact(revision: number): Promise<void> {
-    await this.call('', () => this.client.kv.compact({ revision, physical: true }));
+    await this.call('', () => this.client.kv.compact({ revision, physical: true }), 'compact');
   }
 
   async close(): Promise<void> {
     this.client.close();
   }
 
+  /** The lease a write of key must carry, if it is under an expiring prefix. */
+  private async leaseFor(key: string): Promise<{ lease?: string }> {
+    const l = this.leases.find((e) => key.startsWith(e.prefix));
+    return l ? { lease: await this.call(key, () => l.manager.lease(), 'txn') } : {};
+  }
+
   /** Maps etcd's transport failures to one retryable error type. */
-  private async call<T>(key: string, op: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    key: string,
+    op: () => Promise<T>,
+    operation: EtcdOperation = 'get',
+  ): Promise<T> {
+    const timed = this.metrics?.request !== undefined;
+    const started = timed ? performance.now() : 0;
     try {
       return await op();
     } catch (err) {
@@ -269,6 +322,8 @@ export class EtcdStore implements Store {
         });
       }
       throw new StoreError('Unavailable', key, `etcd: ${message}`, { cause: err });
+    } finally {
+      if (timed) this.metrics?.request?.(operation, key, (performance.now() - started) / 1000);
     }
   }
 }

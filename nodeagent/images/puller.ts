@@ -81,6 +81,10 @@ interface ImageRecord {
 export class ImagePuller {
   private storePromise: Promise<ContentStore> | undefined;
   private readonly pulls = new Map<string, Promise<PulledImage>>();
+  /** Pulls in progress, and a garbage collection that holds new ones back (gc.ts). */
+  private active = 0;
+  private readonly idle: (() => void)[] = [];
+  private collecting: Promise<unknown> | undefined;
 
   constructor(private readonly opts: ImagePullerOptions) {}
 
@@ -95,9 +99,40 @@ export class ImagePuller {
     const key = `${canonical}\u0000${opts.auth?.username ?? ''}`;
     const running = this.pulls.get(key);
     if (running) return running;
-    const p = this.doPull(ref, opts).finally(() => this.pulls.delete(key));
+    const p = this.afterCollection(() => this.doPull(ref, opts)).finally(() =>
+      this.pulls.delete(key),
+    );
     this.pulls.set(key, p);
     return p;
+  }
+
+  /**
+   * Runs fn (image GC) once no pull is in progress, and holds pulls that
+   * start meanwhile until it is done: a pull's layers are unpacked before its
+   * record is written, and GC would take them for litter.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.collecting) await this.collecting.catch(() => undefined);
+    const run = (async () => {
+      while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
+      return fn();
+    })();
+    this.collecting = run;
+    try {
+      return await run;
+    } finally {
+      if (this.collecting === run) this.collecting = undefined;
+    }
+  }
+
+  private async afterCollection<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.collecting) await this.collecting.catch(() => undefined);
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    }
   }
 
   /** The image `ref` last resolved to, if it was pulled and its layers are all present. */

@@ -69,6 +69,18 @@ export class PodManager {
     return [...this.workers.values()].filter((w) => !w.finished).map((w) => identity(w.pod));
   }
 
+  /** What image GC must keep: every pod's images, running or about to start. */
+  imagesInUse(): { ids: string[]; refs: string[] } {
+    const ids: string[] = [];
+    const refs: string[] = [];
+    for (const w of this.workers.values()) {
+      const i = w.images();
+      ids.push(...i.ids);
+      refs.push(...i.refs);
+    }
+    return { ids, refs };
+  }
+
   worker(namespace: string, name: string, uid?: string): PodWorker | undefined {
     for (const w of this.workers.values()) {
       const m = w.pod.metadata;

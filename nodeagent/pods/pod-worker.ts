@@ -32,11 +32,17 @@ import {
 } from './status.js';
 import { resolveEnv } from './env.js';
 import { cleanupVolumes, mountsFor, prepareVolumes, type PreparedVolumes } from './volumes.js';
-import { ProbeWorker, runProbe } from './probes.js';
+import { ProbeWorker, runProbe, type ProbeKind, type ProbeResult } from './probes.js';
 import type { RestartBackoff } from './backoff.js';
 import { crashLoopMessage } from './backoff.js';
 import { parseQuantity, quantityMilliValue, quantityValue } from './quantity.js';
 import { podSpec, type Container, type PodStatus } from './types.js';
+import {
+  containerFieldPath,
+  kubeletEvents,
+  type PodEventInput,
+  type PodEventSink,
+} from '../events.js';
 
 /** What the pod manager hands every worker: the node's shared machinery. */
 export interface WorkerContext {
@@ -49,10 +55,20 @@ export interface WorkerContext {
   images: ImagePuller;
   network: () => PodNetwork | undefined;
   backoff: RestartBackoff;
-  clusterDns?: { nameserver: string; searches: string[] };
+  /** The cluster DNS address and domain, once the control plane has sent them. */
+  clusterDns?: () => { nameserver: string; domain: string } | undefined;
   logger?: Logger;
   /** Called whenever the computed status may have changed. */
   onStatus: (worker: PodWorker) => void;
+  /** Where the kubelet's events about the pod go (events.ts). */
+  events?: PodEventSink;
+  /** Every probe run's result, for metrics (prober_probe_total); must not throw. */
+  probeResult?: (
+    pod: KubeObject,
+    container: string,
+    kind: ProbeKind,
+    result: ProbeResult['result'],
+  ) => void;
 }
 
 /** How one container of the pod stands, as checkpointed. */
@@ -85,6 +101,8 @@ interface Checkpoint {
   configMaps?: KubeObject[];
   secrets?: KubeObject[];
   pullSecrets?: KubeObject[];
+  claims?: KubeObject[];
+  persistentVolumes?: KubeObject[];
 }
 
 export interface DesiredPodInput {
@@ -92,6 +110,9 @@ export interface DesiredPodInput {
   configMaps: KubeObject[];
   secrets: KubeObject[];
   pullSecrets: KubeObject[];
+  /** The pod's PersistentVolumeClaims and the PersistentVolumes bound to them. */
+  claims?: KubeObject[];
+  persistentVolumes?: KubeObject[];
 }
 
 const CHECKPOINT = 'checkpoint.json';
@@ -157,6 +178,8 @@ export class PodWorker {
       configMaps: input.configMaps,
       secrets: input.secrets,
       pullSecrets: input.pullSecrets,
+      claims: input.claims ?? [],
+      persistentVolumes: input.persistentVolumes ?? [],
     });
   }
 
@@ -194,11 +217,25 @@ export class PodWorker {
     };
   }
 
+  /** Image IDs its containers came from, and the references its spec names: image GC keeps both. */
+  images(): { ids: string[]; refs: string[] } {
+    const spec = podSpec(this.state.pod);
+    const refs = [...(spec.initContainers ?? []), ...(spec.containers ?? [])]
+      .map((c) => c.image ?? '')
+      .filter((r) => r !== '');
+    const ids = Object.values(this.state.containers)
+      .map((r) => r.imageID)
+      .filter((id): id is string => id !== undefined);
+    return { ids, refs };
+  }
+
   update(input: DesiredPodInput): void {
     this.state.pod = input.pod;
     this.state.configMaps = input.configMaps;
     this.state.secrets = input.secrets;
     this.state.pullSecrets = input.pullSecrets;
+    this.state.claims = input.claims ?? [];
+    this.state.persistentVolumes = input.persistentVolumes ?? [];
   }
 
   /** Runs one sync now, or right after the one in progress. */
@@ -277,6 +314,14 @@ export class PodWorker {
     return `${this.state.pod.metadata.namespace ?? ''}/${this.state.pod.metadata.name ?? ''}`;
   }
 
+  /** Reports an event about one of the pod's containers. */
+  private event(container: string, ev: PodEventInput): void {
+    this.ctx.events?.(this.state.pod, {
+      ...ev,
+      fieldPath: containerFieldPath(this.state.pod, container),
+    });
+  }
+
   private async doSync(): Promise<void> {
     if (this.terminating) return;
     const changed = await this.syncContainers();
@@ -290,15 +335,22 @@ export class PodWorker {
     if (!network) return false;
     this.state.startTime ??= now();
     await mkdir(this.dir, { recursive: true });
-    const net = await network.setUp(this.uid, { portMappings: this.portMappings() });
+    // Independent of each other, and the CNI plugins are the slowest step of a
+    // pod start: the volumes are prepared while they run.
+    const [net, prepared] = await Promise.all([
+      network.setUp(this.uid, { portMappings: this.portMappings() }),
+      prepareVolumes({
+        pod: this.state.pod,
+        podDir: this.dir,
+        configMaps: byName(this.state.configMaps),
+        secrets: byName(this.state.secrets),
+        claims: byName(this.state.claims),
+        persistentVolumes: byName(this.state.persistentVolumes),
+        nodeName: this.ctx.nodeName,
+      }),
+    ]);
     this.state.podIP = net.ip;
     this.state.netnsPath = net.netnsPath;
-    const prepared = await prepareVolumes({
-      pod: this.state.pod,
-      podDir: this.dir,
-      configMaps: byName(this.state.configMaps),
-      secrets: byName(this.state.secrets),
-    });
     if ('error' in prepared) {
       this.setUpError = prepared.error;
       return false;
@@ -335,9 +387,12 @@ export class PodWorker {
       join(etc, 'hosts'),
       `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${this.state.podIP ?? ''}\t${hostname}\n`,
     );
-    const dns = this.ctx.clusterDns;
+    // dnsPolicy ClusterFirst (the default): the cluster DNS and Kubernetes' search path.
+    const dnsPolicy = (spec as { dnsPolicy?: string }).dnsPolicy;
+    const dns = dnsPolicy === 'Default' ? undefined : this.ctx.clusterDns?.();
+    const ns = meta.namespace ?? 'default';
     const resolv = dns
-      ? `search ${dns.searches.join(' ')}\nnameserver ${dns.nameserver}\noptions ndots:5\n`
+      ? `search ${ns}.svc.${dns.domain} svc.${dns.domain} ${dns.domain}\nnameserver ${dns.nameserver}\noptions ndots:5\n`
       : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
     await writeFile(join(etc, 'resolv.conf'), resolv);
   }
@@ -400,6 +455,8 @@ export class PodWorker {
   private async observe(c: Container): Promise<void> {
     const rec = this.record(c.name);
     if (!rec.id || rec.terminated) return;
+    // Its monitor still runs: no exit yet, and no `runc state` process needed to know it.
+    if (await this.ctx.runc.isMonitored(rec.id)) return;
     const exit = await this.ctx.runc.exitStatus(rec.id);
     if (!exit) {
       const st = await this.ctx.runc.state(rec.id);
@@ -419,6 +476,7 @@ export class PodWorker {
         ...(rec.startedAt ? { startedAt: rec.startedAt } : {}),
       };
     }
+    if (rec.terminated.reason === 'OOMKilled') this.event(c.name, kubeletEvents.oomKilled(c.name));
     this.stopProbes(c.name);
     await this.removeInstance(rec.id, c.name);
     this.ctx.logger?.info(
@@ -438,6 +496,7 @@ export class PodWorker {
         Date.now(),
       );
       if (!decision.restart) {
+        this.event(c.name, kubeletEvents.crashBackOff(c.name, this.state.pod));
         rec.waiting = {
           reason: 'CrashLoopBackOff',
           message: crashLoopMessage(decision.backoffMs, c.name, this.state.pod.metadata),
@@ -453,6 +512,8 @@ export class PodWorker {
       this.ctx.backoff.isInBackOffSince(pullKey, pullFailedAt, Date.now())
     ) {
       rec.waiting = { reason: 'ImagePullBackOff', message: rec.waiting?.message ?? '' };
+      this.event(c.name, kubeletEvents.pullBackOff(c.image ?? ''));
+      this.event(c.name, kubeletEvents.error('ImagePullBackOff'));
       return;
     }
     let image: PulledImage;
@@ -461,6 +522,8 @@ export class PodWorker {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       rec.waiting = { reason: 'ErrImagePull', message };
+      this.event(c.name, kubeletEvents.pullFailed(message));
+      this.event(c.name, kubeletEvents.error('ErrImagePull'));
       this.pullFailedAt.set(c.name, Date.now());
       this.ctx.backoff.next(pullKey, Date.now());
       return;
@@ -477,6 +540,7 @@ export class PodWorker {
     });
     if ('error' in env) {
       rec.waiting = { reason: 'CreateContainerConfigError', message: env.error };
+      this.event(c.name, kubeletEvents.error(env.error));
       return;
     }
     if (isRestart) {
@@ -525,8 +589,10 @@ export class PodWorker {
       delete rec.terminated;
       delete rec.waiting;
       await this.checkpoint();
+      this.event(c.name, kubeletEvents.created(c.name));
       await this.ctx.runc.start(id);
       rec.startedAt = now();
+      this.event(c.name, kubeletEvents.started(c.name));
       this.startProbes(c);
       this.ctx.logger?.info({ pod: this.name(), container: c.name, attempt }, 'container started');
     } catch (err) {
@@ -535,6 +601,7 @@ export class PodWorker {
       await this.removeInstance(id, c.name).catch(() => undefined);
       delete rec.id;
       rec.terminated = { exitCode: 128, reason: 'StartError', message, finishedAt: now() };
+      this.event(c.name, kubeletEvents.error(message));
     }
   }
 
@@ -558,7 +625,10 @@ export class PodWorker {
     const policy = c.imagePullPolicy ?? 'IfNotPresent';
     if (policy !== 'Always') {
       const have = await this.ctx.images.has(ref);
-      if (have) return have;
+      if (have) {
+        this.event(c.name, kubeletEvents.alreadyPresent(ref));
+        return have;
+      }
       if (policy === 'Never') {
         throw new ImagePullError(
           'ErrImagePull',
@@ -573,7 +643,11 @@ export class PodWorker {
       auth = credentialsFromSecret(s as unknown as DockerConfigSecret, host);
       if (auth) break;
     }
-    return this.ctx.images.pull(ref, auth ? { auth } : {});
+    this.event(c.name, kubeletEvents.pulling(ref));
+    const started = Date.now();
+    const pulled = await this.ctx.images.pull(ref, auth ? { auth } : {});
+    this.event(c.name, kubeletEvents.pulled(ref, Date.now() - started, pulled.size));
+    return pulled;
   }
 
   private startProbes(c: Container): void {
@@ -589,39 +663,51 @@ export class PodWorker {
     };
     const namedPort = (name: string): number | undefined =>
       c.ports?.find((p) => p.name === name)?.containerPort;
-    const run = (probe: NonNullable<Container['readinessProbe']>) => () =>
-      runProbe(probe, { podIP: this.state.podIP ?? '127.0.0.1', exec, namedPort });
+    const run = (probe: NonNullable<Container['readinessProbe']>, kind: ProbeKind) => async () => {
+      const r = await runProbe(probe, { podIP: this.state.podIP ?? '127.0.0.1', exec, namedPort });
+      this.ctx.probeResult?.(this.pod, c.name, kind, r.result);
+      return r;
+    };
     const set: { readiness?: ProbeWorker; liveness?: ProbeWorker; startup?: ProbeWorker } = {};
     const startedAt = Date.now();
+    const unhealthy = (kind: 'liveness' | 'readiness' | 'startup') => (message: string) =>
+      this.event(c.name, kubeletEvents.unhealthy(kind, message));
     if (c.readinessProbe) {
       this.readiness.set(c.name, false);
       set.readiness = new ProbeWorker(
         c.readinessProbe,
         'readiness',
-        run(c.readinessProbe),
+        run(c.readinessProbe, 'readiness'),
         (ok) => {
           this.readiness.set(c.name, ok);
           this.probeChanged = true;
           void this.sync();
         },
-        { startedAt },
+        { startedAt, onFailure: unhealthy('readiness') },
       );
     }
     if (c.livenessProbe) {
       set.liveness = new ProbeWorker(
         c.livenessProbe,
         'liveness',
-        run(c.livenessProbe),
+        run(c.livenessProbe, 'liveness'),
         (ok, message) => {
           if (ok) return;
           this.ctx.logger?.info(
             { pod: this.name(), container: c.name, message },
             'liveness probe failed; restarting',
           );
+          this.event(
+            c.name,
+            kubeletEvents.killing(
+              c.name,
+              `Container ${c.name} failed liveness probe, will be restarted`,
+            ),
+          );
           const id = this.state.containers[c.name]?.id;
           if (id) void this.ctx.runc.kill(id, 'SIGKILL', true).catch(() => undefined);
         },
-        { startedAt },
+        { startedAt, onFailure: unhealthy('liveness') },
       );
     }
     if (c.startupProbe) {
@@ -629,7 +715,7 @@ export class PodWorker {
       set.startup = new ProbeWorker(
         c.startupProbe,
         'startup',
-        run(c.startupProbe),
+        run(c.startupProbe, 'startup'),
         (ok) => {
           this.started.set(c.name, ok);
           this.probeChanged = true;
@@ -642,7 +728,7 @@ export class PodWorker {
           }
           void this.sync();
         },
-        { startedAt },
+        { startedAt, onFailure: unhealthy('startup') },
       );
       set.startup.start();
     } else {
@@ -684,6 +770,7 @@ export class PodWorker {
       spec.terminationGracePeriodSeconds ??
       30;
     const running = Object.entries(this.state.containers).filter(([, r]) => r.id);
+    for (const [name] of running) this.event(name, kubeletEvents.killing(name));
     for (const [, r] of running)
       await this.ctx.runc.kill(r.id!, 'SIGTERM', true).catch(() => undefined);
     const deadline = Date.now() + grace * 1000;
@@ -724,14 +811,21 @@ export class PodWorker {
 
   private async checkpoint(): Promise<void> {
     if (this.terminating) return;
-    await mkdir(this.dir, { recursive: true });
     const containers: Record<string, ContainerRecord> = {};
     for (const [name, { waiting: _w, ...rec }] of Object.entries(this.state.containers))
       containers[name] = rec;
+    const json = JSON.stringify({ ...this.state, containers });
+    // Every sync (each pod, every second) ends here; most change nothing on disk.
+    if (json === this.written) return;
+    await mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
-    await writeFile(tmp, JSON.stringify({ ...this.state, containers }));
+    await writeFile(tmp, json);
     await rename(tmp, join(this.dir, CHECKPOINT));
+    this.written = json;
   }
+
+  /** The checkpoint as last written by this process. */
+  private written: string | undefined;
 }
 
 function byName(objs: KubeObject[] | undefined): Map<string, KubeObject> {

@@ -192,6 +192,8 @@ export interface ProbeWorkerOptions {
   /** When the container started (ms since epoch); initialDelaySeconds counts from it. Defaults to start(). */
   startedAt?: number;
   now?: () => number;
+  /** Every failed attempt, as the kubelet records an Unhealthy event for each. */
+  onFailure?: (message: string) => void;
 }
 
 /**
@@ -216,6 +218,7 @@ export class ProbeWorker {
   private lastResult: boolean | undefined;
   private resultRun = 0;
   private reported: boolean | undefined;
+  private readonly onFailure: ((message: string) => void) | undefined;
 
   constructor(
     probe: Probe,
@@ -227,6 +230,7 @@ export class ProbeWorker {
     this.settings = probeSettings(probe);
     this.now = opts.now ?? Date.now;
     this.startedAt = opts.startedAt;
+    this.onFailure = opts.onFailure;
     this.reported = kind === 'readiness' ? false : kind === 'liveness' ? true : undefined;
   }
 
@@ -281,6 +285,7 @@ export class ProbeWorker {
     if (this.stopped || r.result === 'unknown') return;
 
     const ok = r.result === 'success';
+    if (!ok) this.onFailure?.(r.message ?? '');
     if (this.lastResult === ok) {
       this.resultRun++;
     } else {

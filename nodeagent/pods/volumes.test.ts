@@ -244,7 +244,7 @@ describe('configMap and secret volumes', () => {
     [
       'persistentVolumeClaim',
       { name: 'v', persistentVolumeClaim: { claimName: 'c' } },
-      'persistentVolumeClaim volumes are not supported yet',
+      'persistentvolumeclaim "c" not found',
     ],
     [
       'unknown type',

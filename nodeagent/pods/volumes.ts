@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import type { KubeObject } from '../../controlplane/api/objects.js';
 import { configMapData, expand, fieldValue, resourceValue } from './env.js';
 import { parseQuantity, quantityValue } from './quantity.js';
+import { claimVolumePath } from '../volumes/claims.js';
 import {
   podSpec,
   type Container,
@@ -48,6 +49,11 @@ export interface PrepareVolumesOptions {
   secrets: Map<string, KubeObject>;
   /** Node allocatable, for downward API resource limits a container does not set. */
   nodeAllocatable?: Record<string, string | number>;
+  /** The pod's PersistentVolumeClaims and the volumes bound to them, by name. */
+  claims?: Map<string, KubeObject>;
+  persistentVolumes?: Map<string, KubeObject>;
+  /** This node, which a claim's volume must live on. */
+  nodeName?: string;
 }
 
 export interface Mount {
@@ -167,7 +173,16 @@ async function prepareOne(
     await writeAtomically(dir, payload);
     return { hostPath: dir, readOnly: true };
   }
-  if (volume.persistentVolumeClaim) return 'persistentVolumeClaim volumes are not supported yet';
+  if (volume.persistentVolumeClaim) {
+    return claimVolumePath({
+      claimName: volume.persistentVolumeClaim.claimName,
+      readOnly: volume.persistentVolumeClaim.readOnly ?? false,
+      pod: opts.pod,
+      claims: opts.claims ?? new Map(),
+      volumes: opts.persistentVolumes ?? new Map(),
+      nodeName: opts.nodeName ?? '',
+    });
+  }
   const kind = Object.keys(volume).find((k) => k !== 'name') ?? 'unknown';
   return `${kind} volumes are not supported`;
 }

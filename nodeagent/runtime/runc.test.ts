@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { prepareBundle, removeBundle } from './bundle.js';
 import { CGROUP_ROOT, removeCgroup } from './cgroups.js';
 import { RuncError } from './errors.js';
+import { logContent } from './log-format.js';
 import { isMounted, mountRootfs, unmount } from './overlay.js';
 import { Runc } from './runc.js';
 import { buildRuntimeSpec } from './spec.js';
@@ -198,9 +199,22 @@ describe('Runc', () => {
     const p = await runContainer('hello', { command: ['sh', '-c', 'echo hello; echo oops >&2'] });
     const exit = await h.runc.waitExit(p.id);
     expect(exit).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    expect(await readFile(p.stdoutPath, 'utf8')).toBe('hello\n');
-    expect(await readFile(p.stderrPath, 'utf8')).toBe('oops\n');
+    expect(logContent(await readFile(p.stdoutPath))).toBe('hello\n');
+    expect(logContent(await readFile(p.stderrPath))).toBe('oops\n');
     expect((await h.runc.state(p.id))?.status).toBe('stopped');
+  });
+
+  it('the log is in the CRI format: time, stream, F for a line, P for an unfinished one', async () => {
+    const p = await runContainer('cri', {
+      command: ['sh', '-c', 'echo one; printf two >&2'],
+    });
+    await h.runc.waitExit(p.id);
+    const lines = (await readFile(p.stdoutPath, 'utf8')).split('\n').filter(Boolean);
+    const ts = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z';
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^${ts} stdout F one$`));
+    const err = (await readFile(p.stderrPath, 'utf8')).trimEnd();
+    expect(err).toMatch(new RegExp(`^${ts} stderr P two$`));
   });
 
   it('reports exit code 3', async () => {
@@ -296,7 +310,7 @@ describe('Runc', () => {
       securityContext: { readOnlyRootFilesystem: true },
     });
     expect(await h.runc.waitExit(p.id)).toMatchObject({ exitCode: 7 });
-    expect(await readFile(p.stderrPath, 'utf8')).toMatch(/Read-only file system/);
+    expect(logContent(await readFile(p.stderrPath))).toMatch(/Read-only file system/);
   });
 
   it('runs as the given user', async () => {
@@ -305,7 +319,7 @@ describe('Runc', () => {
       securityContext: { runAsUser: 65534, runAsGroup: 65534 },
     });
     await h.runc.waitExit(p.id);
-    expect(await readFile(p.stdoutPath, 'utf8')).toBe('65534\n65534\n');
+    expect(logContent(await readFile(p.stdoutPath))).toBe('65534\n65534\n');
   });
 
   it('create failures are RuncErrors with runc’s message', async () => {
@@ -384,8 +398,14 @@ setInterval(() => {}, 60_000);
     );
     expect((await h.runc.state(p.id))?.status).toBe('running');
 
+    expect(await h.runc.isMonitored(p.id)).toBe(true);
+
     // The monitor it left behind still records the exit.
     await h.runc.kill(p.id, 'SIGKILL');
     expect(await h.runc.waitExit(p.id)).toMatchObject({ exitCode: 137 });
+    await eventually(
+      async () => ((await h.runc.isMonitored(p.id)) ? undefined : true),
+      'the monitor to exit',
+    );
   });
 });

@@ -1,13 +1,12 @@
 // Runc: the agent's handle on one runc state directory (`runc --root`).
 //
-// Containers are created detached: their stdout/stderr are the log files
-// themselves, held open by the container process, and each container has a
-// small monitor process (monitor.ts) as its parent that records the exit
-// status. Neither depends on the agent, so the agent can die and come back:
+// Containers are created detached, each with a small monitor process
+// (monitor.ts) as its parent that pipes their stdout/stderr into the log
+// files, with timestamps, and records the exit status. Neither depends on the agent, so the agent can die and come back:
 // list() shows what runs, exitStatus() what ended while it was away.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,7 +29,10 @@ export interface RuncOptions {
 }
 
 export interface CreateOptions {
-  /** Log files, opened in append mode and handed to the container as fds 1 and 2. */
+  /**
+   * Log files (may be the same): the monitor appends the container's stdout
+   * and stderr lines to them in the CRI log format (log-format.ts).
+   */
   stdoutPath: string;
   stderrPath: string;
 }
@@ -82,7 +84,7 @@ export class Runc {
 
   /**
    * `runc create` under a detached monitor: on return the container exists in
-   * state "created", with the log files as its stdout and stderr.
+   * state "created", its stdout and stderr piped into the log files.
    */
   async create(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
     checkId(id);
@@ -93,39 +95,39 @@ export class Runc {
       [opts.stdoutPath, opts.stderrPath].map((p) => mkdir(dirname(p), { recursive: true })),
     );
 
-    const out = await open(opts.stdoutPath, 'a');
-    let child: ChildProcess;
-    try {
-      const err = await open(opts.stderrPath, 'a');
-      try {
-        const runcArgv = [
-          this.binary,
-          '--root',
-          this.root,
-          '--log',
-          f.runcLog,
-          '--log-format',
-          'json',
-          'create',
-          '--bundle',
-          resolve(bundleDir),
-          '--pid-file',
-          f.pid,
-          id,
-        ];
-        // detached: its own session, so nothing aimed at the agent's process
-        // group reaches it; cwd / so it pins no directory.
-        child = spawn(
-          this.perl,
-          ['-e', MONITOR_SCRIPT, String(prctlSyscallNumber()), f.exit, f.pid, id, ...runcArgv],
-          { detached: true, stdio: ['ignore', out.fd, err.fd, 'pipe'], cwd: '/' },
-        );
-      } finally {
-        await err.close();
-      }
-    } finally {
-      await out.close();
-    }
+    const runcArgv = [
+      this.binary,
+      '--root',
+      this.root,
+      '--log',
+      f.runcLog,
+      '--log-format',
+      'json',
+      'create',
+      '--bundle',
+      resolve(bundleDir),
+      '--pid-file',
+      f.pid,
+      id,
+    ];
+    // The monitor opens the log files and pipes the container's output into
+    // them (monitor.ts). detached: its own session, so nothing aimed at the
+    // agent's process group reaches it; cwd / so it pins no directory.
+    const child = spawn(
+      this.perl,
+      [
+        '-e',
+        MONITOR_SCRIPT,
+        String(prctlSyscallNumber()),
+        f.exit,
+        f.pid,
+        id,
+        resolve(opts.stdoutPath),
+        resolve(opts.stderrPath),
+        ...runcArgv,
+      ],
+      { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' },
+    );
 
     const line = await statusLine(child);
     child.unref();
@@ -191,6 +193,21 @@ export class Runc {
       if (err instanceof RuncError && err.notFound) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * True while the container's monitor runs (it exits only after recording
+   * the exit status): a look at /proc instead of a `runc state` process, for
+   * the pod workers' every-second check of every container. False says
+   * nothing (no monitor recorded, or it died): ask state() then.
+   */
+  async isMonitored(id: string): Promise<boolean> {
+    checkId(id);
+    const pid = Number(await readFile(this.files(id).monitor, 'utf8').catch(() => '0'));
+    if (!(pid > 0)) return false;
+    // The name the monitor gives itself ($0), so a recycled pid is not taken for it.
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    return cmdline.split('\0')[0] === `shoal-monitor ${id}`;
   }
 
   async list(): Promise<RuncState[]> {

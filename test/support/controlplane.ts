@@ -26,6 +26,8 @@ export async function startTestControlplane(
     leaderLeaseTtlSeconds?: number;
     /** Scheduler and controllers; off by default so API tests see only what they write. */
     controllers?: boolean;
+    /** host:port of the plain-HTTP /metrics listener (port 0: any free port). */
+    metricsListen?: string;
   } = {},
 ): Promise<TestControlplane> {
   const etcd = opts.etcd ?? (await startEtcd());
@@ -42,6 +44,7 @@ export async function startTestControlplane(
       ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
       ...(opts.leaderLeaseTtlSeconds ? { leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds } : {}),
       etcdEndpoints: etcd.endpoints,
+      ...(opts.metricsListen ? { metricsListen: opts.metricsListen } : {}),
       logger: pino({ level: process.env.SHOAL_TEST_LOG ?? 'silent' }),
     });
     return {

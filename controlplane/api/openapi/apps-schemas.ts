@@ -1,4 +1,4 @@
-// apps/v1 Deployment, ReplicaSet and DaemonSet, as kube-apiserver 1.32
+// apps/v1 Deployment, ReplicaSet, DaemonSet and StatefulSet, as kube-apiserver 1.32
 // publishes them; their pod templates refer to core-pod-schemas.
 
 import {
@@ -230,6 +230,99 @@ export const APPS_SCHEMAS: SchemaTable = {
         'numberReady',
       ],
     },
+  ),
+  [APPS + 'StatefulSet']: obj(
+    'Pods with stable names, network identities and storage, started and updated in order.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      spec: ref(APPS + 'StatefulSetSpec', 'The desired state of the stateful set.'),
+      status: ref(APPS + 'StatefulSetStatus', 'The observed state of the stateful set.'),
+    },
+  ),
+  [APPS + 'StatefulSetList']: obj(
+    'A list of stateful sets.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: LIST_META,
+      items: arr(ref(APPS + 'StatefulSet')),
+    },
+    { required: ['items'] },
+  ),
+  [APPS + 'StatefulSetSpec']: obj(
+    'The desired state of a stateful set.',
+    {
+      replicas: int32('Number of desired pods, named <name>-0 … <name>-(N-1). Defaults to 1.'),
+      selector: ref(
+        META + 'LabelSelector',
+        "Label selector for the pods; must match the template's labels.",
+      ),
+      template: ref(CORE + 'PodTemplateSpec', 'The pods to create.'),
+      volumeClaimTemplates: arr(
+        ref(CORE + 'PersistentVolumeClaim'),
+        { listType: 'atomic' },
+        'Claims each pod gets, named <template>-<pod>; kept when pods go.',
+      ),
+      serviceName: str('The headless Service that gives the pods their DNS names.'),
+      podManagementPolicy: enumStr(
+        ['OrderedReady', 'Parallel'],
+        'OrderedReady (default): one pod at a time, in ordinal order; Parallel: all at once.',
+      ),
+      updateStrategy: ref(APPS + 'StatefulSetUpdateStrategy', 'How pods are replaced.'),
+      revisionHistoryLimit: int32(),
+      minReadySeconds: int32(),
+      persistentVolumeClaimRetentionPolicy: ref(
+        APPS + 'StatefulSetPersistentVolumeClaimRetentionPolicy',
+        'Whether claims are deleted with the set or on scale-down (Retain by default).',
+      ),
+    },
+    { required: ['selector', 'template'] },
+  ),
+  [APPS + 'StatefulSetUpdateStrategy']: obj('How a stateful set replaces pods.', {
+    type: enumStr(['OnDelete', 'RollingUpdate'], 'RollingUpdate (default) or OnDelete.'),
+    rollingUpdate: ref(APPS + 'RollingUpdateStatefulSetStrategy'),
+  }),
+  [APPS + 'RollingUpdateStatefulSetStrategy']: obj('Rolling update parameters of a stateful set.', {
+    partition: int32('Ordinals below this keep the old template.'),
+    maxUnavailable: INT_OR_STRING,
+  }),
+  [APPS + 'StatefulSetPersistentVolumeClaimRetentionPolicy']: obj('Claim retention.', {
+    whenDeleted: enumStr(['Delete', 'Retain']),
+    whenScaled: enumStr(['Delete', 'Retain']),
+  }),
+  [APPS + 'StatefulSetStatus']: obj(
+    'The observed state of a stateful set.',
+    {
+      observedGeneration: int64(),
+      replicas: int32(),
+      readyReplicas: int32(),
+      currentReplicas: int32(),
+      updatedReplicas: int32(),
+      availableReplicas: int32(),
+      currentRevision: str(),
+      updateRevision: str(),
+      collisionCount: int32(),
+      conditions: arr(ref(APPS + 'StatefulSetCondition'), {
+        listType: 'map',
+        mapKeys: ['type'],
+        mergeKey: 'type',
+        strategy: 'merge',
+      }),
+    },
+    { required: ['replicas'] },
+  ),
+  [APPS + 'StatefulSetCondition']: obj(
+    'A condition of a stateful set.',
+    {
+      type: str(),
+      status: str('True, False or Unknown.'),
+      lastTransitionTime: TIME,
+      reason: str(),
+      message: str(),
+    },
+    { required: ['type', 'status'] },
   ),
   [APPS + 'DaemonSetCondition']: obj(
     'A condition of a daemon set.',

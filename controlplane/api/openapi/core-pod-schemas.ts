@@ -930,6 +930,16 @@ export const CORE_POD_SCHEMAS: SchemaTable = {
     },
     { required: ['target'] },
   ),
+  // policy/v1, but it exists only as the body of pods/eviction, so it sits with the pod's.
+  'io.k8s.api.policy.v1.Eviction': obj(
+    'Evicts a pod from its node: a graceful delete, posted to pods/eviction.',
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: OBJECT_META,
+      deleteOptions: ref(META + 'DeleteOptions', 'DeleteOptions may be provided.'),
+    },
+  ),
   [CORE + 'ObjectReference']: obj(
     'A reference to an object of any kind.',
     {

@@ -22,7 +22,14 @@ async function index(): Promise<Record<string, { serverRelativeURL: string }>> {
 describe('/openapi/v3', () => {
   it('indexes each group version with a hashed URL', async () => {
     const paths = await index();
-    expect(Object.keys(paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/batch/v1']);
+    expect(Object.keys(paths).sort()).toEqual([
+      'api/v1',
+      'apis/apps/v1',
+      'apis/batch/v1',
+      'apis/coordination.k8s.io/v1',
+      'apis/scheduling.k8s.io/v1',
+      'apis/storage.k8s.io/v1',
+    ]);
     for (const [p, { serverRelativeURL }] of Object.entries(paths)) {
       expect(serverRelativeURL).toMatch(new RegExp(`^/openapi/v3/${p}\\?hash=[0-9A-F]{128}$`));
     }

@@ -11,7 +11,9 @@ import { AUTOSCALING_SCHEMAS } from './autoscaling-schemas.js';
 import { BATCH_SCHEMAS } from './batch-schemas.js';
 import { CORE_POD_SCHEMAS } from './core-pod-schemas.js';
 import { CORE_SCHEMAS } from './core-schemas.js';
+import { COORDINATION_SCHEDULING_SCHEMAS } from './coordination-scheduling-schemas.js';
 import { META_SCHEMAS } from './meta-schemas.js';
+import { STORAGE_SCHEMAS } from './storage-schemas.js';
 import {
   API_VERSION,
   KIND,
@@ -77,6 +79,8 @@ function buildSchemas(): Readonly<SchemaTable> {
     ...APPS_SCHEMAS,
     ...BATCH_SCHEMAS,
     ...AUTOSCALING_SCHEMAS,
+    ...STORAGE_SCHEMAS,
+    ...COORDINATION_SCHEDULING_SCHEMAS,
   };
   for (const r of RESOURCES) {
     for (const kind of [r.kind, `${r.kind}List`]) {
@@ -86,6 +90,7 @@ function buildSchemas(): Readonly<SchemaTable> {
   }
   tag(table, META + 'Status', { group: '', version: 'v1', kind: 'Status' });
   tag(table, 'io.k8s.api.core.v1.Binding', { group: '', version: 'v1', kind: 'Binding' });
+  tag(table, 'io.k8s.api.policy.v1.Eviction', { group: 'policy', version: 'v1', kind: 'Eviction' });
   tag(table, 'io.k8s.api.autoscaling.v1.Scale', {
     group: 'autoscaling',
     version: 'v1',

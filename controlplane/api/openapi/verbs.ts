@@ -13,7 +13,7 @@ export type Subresource = ResourceInfo['subresources'][number];
 export interface SubresourceInfo {
   name: Subresource;
   verbs: Verb[];
-  /** The kind the subresource reads and writes: the parent's, except scale and binding. */
+  /** The kind the subresource reads and writes: the parent's, except scale, binding and eviction. */
   kind: GroupVersionKind;
 }
 
@@ -55,5 +55,13 @@ export function subresourceInfo(r: ResourceInfo, name: Subresource): Subresource
       return { name, verbs: ['create'], kind: { group: '', version: 'v1', kind: 'Binding' } };
     case 'log':
       return { name, verbs: ['get'], kind: kindOf(r) };
+    // kubectl drain finds eviction support by this entry: pods/eviction, kind
+    // Eviction, with its own group and version (policy/v1).
+    case 'eviction':
+      return {
+        name,
+        verbs: ['create'],
+        kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+      };
   }
 }

@@ -114,6 +114,37 @@ const DEFAULTERS: Record<string, (obj: KubeObject) => void> = {
     }
     defaultTemplate(spec);
   },
+  StatefulSet(obj) {
+    const spec = rec(obj, 'spec');
+    setDefault(spec, 'replicas', 1);
+    setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+    setDefault(spec, 'revisionHistoryLimit', 10);
+    const strategy = rec(spec, 'updateStrategy');
+    setDefault(strategy, 'type', 'RollingUpdate');
+    if (strategy.type === 'RollingUpdate')
+      setDefault(rec(strategy, 'rollingUpdate'), 'partition', 0);
+    const retention = rec(spec, 'persistentVolumeClaimRetentionPolicy');
+    setDefault(retention, 'whenDeleted', 'Retain');
+    setDefault(retention, 'whenScaled', 'Retain');
+    if (Array.isArray(spec.volumeClaimTemplates)) {
+      for (const t of spec.volumeClaimTemplates) {
+        if (isRecord(t)) setDefault(rec(t, 'spec'), 'volumeMode', 'Filesystem');
+      }
+    }
+    defaultTemplate(spec);
+  },
+  PersistentVolume(obj) {
+    const spec = rec(obj, 'spec');
+    setDefault(spec, 'persistentVolumeReclaimPolicy', 'Retain');
+    setDefault(spec, 'volumeMode', 'Filesystem');
+  },
+  PersistentVolumeClaim(obj) {
+    setDefault(rec(obj, 'spec'), 'volumeMode', 'Filesystem');
+  },
+  StorageClass(obj) {
+    setDefault(obj, 'reclaimPolicy', 'Delete');
+    setDefault(obj, 'volumeBindingMode', 'Immediate');
+  },
   Job(obj) {
     const spec = rec(obj, 'spec');
     setDefault(spec, 'completions', 1);
@@ -137,6 +168,9 @@ const DEFAULTERS: Record<string, (obj: KubeObject) => void> = {
   },
   Secret(obj) {
     setDefault(obj, 'type', 'Opaque');
+  },
+  PriorityClass(obj) {
+    setDefault(obj, 'preemptionPolicy', 'PreemptLowerPriority');
   },
   Namespace(obj) {
     const spec = rec(obj, 'spec');

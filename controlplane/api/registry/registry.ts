@@ -37,8 +37,17 @@ import {
   supportedFields,
 } from '../selectors.js';
 import { applyDefaults } from './defaults.js';
+import { LOCAL_STORAGE_CLASS, admitClaim } from './storage-admission.js';
+import { admitPodPriority, admitPriorityClass } from './priority.js';
+import { SYSTEM_PRIORITY_CLASSES } from '../validation/scheduling.js';
 import { collectionPrefix, objectKey } from './keys.js';
 import { hasStatus, initialStatus, specOf, tracksGeneration } from './strategy.js';
+import {
+  ServiceAllocator,
+  keepAllocated,
+  type ServiceAllocatorOptions,
+  type ServiceClaims,
+} from './service-allocator.js';
 
 export type { PatchType };
 
@@ -55,6 +64,12 @@ export interface WriteOptions {
    */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   warnings?: string[];
+  /**
+   * In-process callers that just read the object (from etcd or a watch):
+   * the first attempt writes on this version without reading it again; a
+   * conflict rereads, so a stale one costs a retry, never a lost write.
+   */
+  current?: KubeObject;
 }
 
 /** Server-side apply has recorded ownership itself; the write path must not record an Update too. */
@@ -100,11 +115,22 @@ export class Registry {
    */
   private readonly openNamespaces = new Set<string>();
   private namespaceWatch: WatchHandle | undefined;
+  /**
+   * PriorityClasses by name, fed by a watch started with the namespace cache,
+   * so priority admission reads no etcd per pod create; undefined without it.
+   */
+  private priorityClassCache: Map<string, KubeObject> | undefined;
+  private priorityClassWatch: WatchHandle | undefined;
+  /** Service clusterIPs and nodePorts, claimed in etcd before the Service is written. */
+  readonly services: ServiceAllocator;
 
   constructor(
     readonly store: Store,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    serviceRanges: ServiceAllocatorOptions = {},
+  ) {
+    this.services = new ServiceAllocator(store, serviceRanges);
+  }
 
   async startNamespaceCache(): Promise<void> {
     const ns = resource('', 'v1', 'namespaces');
@@ -126,12 +152,83 @@ export class Registry {
         },
       },
     );
+    if (!this.priorityClassWatch) await this.startPriorityClassCache();
+  }
+
+  private async startPriorityClassCache(): Promise<void> {
+    const cache = new Map<string, KubeObject>();
+    this.priorityClassWatch = await this.watch(
+      resource('scheduling.k8s.io', 'v1', 'priorityclasses'),
+      undefined,
+      {},
+      {
+        onEvent: (ev) => {
+          const name = ev.object.metadata.name ?? '';
+          if (ev.type === 'DELETED') cache.delete(name);
+          else cache.set(name, ev.object);
+        },
+        onError: () => {
+          this.priorityClassCache = undefined;
+          void this.startPriorityClassCache().catch(() => undefined);
+        },
+      },
+    );
+    // The initial ADDED events arrived inside watch(): the cache is complete now.
+    this.priorityClassCache = cache;
   }
 
   async stopNamespaceCache(): Promise<void> {
+    await this.priorityClassWatch?.close();
+    this.priorityClassWatch = undefined;
+    this.priorityClassCache = undefined;
     await this.namespaceWatch?.close();
     this.namespaceWatch = undefined;
     this.openNamespaces.clear();
+  }
+
+  /** The built-in PriorityClasses system-cluster-critical and system-node-critical; safe on every start. */
+  async ensureSystemPriorityClasses(): Promise<void> {
+    const pcs = resource('scheduling.k8s.io', 'v1', 'priorityclasses');
+    for (const [name, value] of Object.entries(SYSTEM_PRIORITY_CLASSES)) {
+      try {
+        await this.create(
+          pcs,
+          undefined,
+          {
+            metadata: { name },
+            value,
+            description:
+              'Used for system critical pods that must not be moved from their current node.',
+          },
+          { fieldManager: 'shoal-controlplane' },
+        );
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+      }
+    }
+  }
+
+  /**
+   * The PriorityClasses admission needs: from the watch-fed cache when it
+   * runs, unless `name` is missing there (created a moment ago: etcd decides).
+   */
+  private async priorityClasses(name?: string): Promise<KubeObject[]> {
+    const cached = this.priorityClassCache;
+    if (cached && (!name || cached.has(name))) return [...cached.values()];
+    const pcs = resource('scheduling.k8s.io', 'v1', 'priorityclasses');
+    return (await this.list(pcs, undefined)).items;
+  }
+
+  /** The built-in `local` StorageClass (the default class); created only if absent. */
+  async ensureDefaultStorageClass(): Promise<void> {
+    const sc = resource('storage.k8s.io', 'v1', 'storageclasses');
+    try {
+      await this.create(sc, undefined, structuredClone(LOCAL_STORAGE_CLASS), {
+        fieldManager: 'shoal-controlplane',
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+    }
   }
 
   /** Creates the namespaces every cluster has; safe to call on every start. */
@@ -178,6 +275,15 @@ export class Registry {
     if (tracksGeneration(r)) meta.generation = 1;
     else delete meta.generation;
     applyDefaults(r.kind, obj);
+    // Priority admission: spec.priorityClassName → spec.priority; one global default class.
+    if (r.kind === 'Pod') await admitPodPriority(obj, (name) => this.priorityClasses(name));
+    if (r.kind === 'PriorityClass') await admitPriorityClass(obj, () => this.priorityClasses());
+    // DefaultStorageClass admission and the pvc-protection finalizer.
+    if (r.kind === 'PersistentVolumeClaim')
+      await admitClaim(obj, async () => {
+        const sc = resource('storage.k8s.io', 'v1', 'storageclasses');
+        return (await this.list(sc, undefined)).items;
+      });
     const status = initialStatus(r, obj);
     if (status === undefined) delete obj.status;
     else obj.status = status;
@@ -186,9 +292,11 @@ export class Registry {
     if (r.namespaced) await this.checkNamespaceOpen(r, meta.namespace!, meta.name ?? '');
     this.recordUpdate(r, undefined, obj, opts);
     if (opts.dryRun) return obj;
+    const claims = r.kind === 'Service' ? await this.services.allocateCreate(obj) : undefined;
     try {
       return await this.store.create(objectKey(r, meta.namespace, meta.name!), obj);
     } catch (err) {
+      await claims?.undo().catch(() => undefined);
       throw this.mapStoreError(err, r, meta.name!);
     }
   }
@@ -326,6 +434,7 @@ export class Registry {
         const object = await this.store.delete(key, {
           resourceVersion: current.metadata.resourceVersion!,
         });
+        if (r.kind === 'Service') await this.services.releaseAll(object);
         return { object, deleted: true };
       } catch (err) {
         // Lost a race with another writer: decide again on the new state.
@@ -428,8 +537,10 @@ export class Registry {
     namespace: string,
     name: string,
     nodeName: string,
+    /** The pod as the caller (the scheduler's informer) has it: compared on, not reread. */
+    known?: KubeObject,
   ): Promise<KubeObject> {
-    const pod = await this.get(r, namespace, name);
+    const pod = known ?? (await this.get(r, namespace, name));
     const spec = isRecord(pod.spec) ? pod.spec : {};
     if (pod.metadata.deletionTimestamp) {
       throw conflict(r.plural, r.group, name, 'pod is being deleted, cannot be assigned to a host');
@@ -536,21 +647,35 @@ export class Registry {
     mutate: (current: KubeObject) => KubeObject,
   ): Promise<KubeObject> {
     const key = objectKey(r, namespace, name);
+    let known = opts.current;
     for (;;) {
-      const current = await this.get(r, namespace, name);
+      const current = known ?? (await this.get(r, namespace, name));
+      known = undefined;
       const requested = mutate(structuredClone(current));
       const next = this.prepareUpdate(r, current, requested, opts);
       if (next === 'unchanged') return current;
       if (opts.dryRun) return next;
       const finished = isDeletionFinished(r, next);
+      let claims: ServiceClaims | undefined;
       try {
         if (finished) {
-          return await this.store.delete(key, {
+          const gone = await this.store.delete(key, {
             resourceVersion: current.metadata.resourceVersion!,
           });
+          if (r.kind === 'Service') await this.services.releaseAll(gone);
+          return gone;
         }
-        return await this.store.update(key, next, Number(current.metadata.resourceVersion));
+        if (r.kind === 'Service' && opts.subresource !== 'status')
+          claims = await this.services.allocateUpdate(current, next);
+        const written = await this.store.update(
+          key,
+          next,
+          Number(current.metadata.resourceVersion),
+        );
+        await claims?.commit();
+        return written;
       } catch (err) {
+        await claims?.undo().catch(() => undefined);
         if (
           err instanceof StoreError &&
           (err.type === 'Conflict' || err.type === 'PreconditionFailed')
@@ -600,6 +725,7 @@ export class Registry {
       else next.status = structuredClone(current.status);
     }
     applyDefaults(r.kind, next);
+    if (r.kind === 'Service') keepAllocated(current, next);
     if (tracksGeneration(r) && specOf(current) !== specOf(next)) {
       nm.generation = (cm.generation ?? 0) + 1;
     }

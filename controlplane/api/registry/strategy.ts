@@ -6,7 +6,14 @@ import { isRecord, type KubeObject } from '../objects.js';
 import type { ResourceInfo } from '../resources.js';
 
 /** Kinds whose metadata.generation counts spec changes (as their Kubernetes strategies do). */
-const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'Job', 'Namespace']);
+const GENERATION_KINDS = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'DaemonSet',
+  'StatefulSet',
+  'Job',
+  'Namespace',
+]);
 
 export function tracksGeneration(r: ResourceInfo): boolean {
   return GENERATION_KINDS.has(r.kind);
@@ -23,6 +30,10 @@ export function initialStatus(r: ResourceInfo, obj: KubeObject): unknown {
       return { phase: 'Pending', qosClass: qosClass(obj) };
     case 'Namespace':
       return { phase: 'Active' };
+    case 'PersistentVolume':
+    case 'PersistentVolumeClaim':
+      // The persistent-volume controller moves them on (Available, Bound, Released).
+      return { phase: 'Pending' };
     case 'Service':
       return { loadBalancer: {} };
     case 'Node':

@@ -15,7 +15,7 @@ import type {
   WriteOptions,
 } from '../registry/registry.js';
 import { formatLabelSelector, fromLabelSelector } from '../selectors.js';
-import { streamWatch, type WatchEncoder } from './watch-stream.js';
+import { streamWatch, type WatchEncoder, type WatchMetrics } from './watch-stream.js';
 import { parseIncludeObject, toTable, wantsTable } from '../table.js';
 import { patchValue } from '../registry/patch-value.js';
 import { warningHeader } from '../field-validation.js';
@@ -101,6 +101,8 @@ function notFoundPath(): ApiError {
 
 export interface ResourceRoutesOptions {
   registry: Registry;
+  /** Counts the events sent to watchers (apiserver_watch_events_total). */
+  watchMetrics?: WatchMetrics;
   /** Serves pods/log; until a node agent is connected there is nothing to read. */
   podLogs?: (
     req: FastifyRequest,
@@ -159,6 +161,7 @@ async function dispatch(
             listQuery(query),
             query,
             tableEncoder(req, r, query),
+            opts.watchMetrics,
           );
           return reply;
         }
@@ -225,6 +228,9 @@ async function dispatch(
       }
       await opts.podLogs(req, reply, ns!, name, query);
       return reply;
+    case 'eviction':
+      if (method !== 'POST') throw methodNotAllowed(method, r);
+      return reply.code(201).send(await evictPod(registry, r, ns!, name, req.body, query));
     default:
       throw notFoundPath();
   }
@@ -234,7 +240,17 @@ async function dispatch(
       if (path.watchPath || isTrue(query.watch)) {
         const q = listQuery(query);
         q.fieldSelector = [`metadata.name=${name}`, q.fieldSelector].filter(Boolean).join(',');
-        await streamWatch(req, reply, registry, r, ns, q, query, tableEncoder(req, r, query));
+        await streamWatch(
+          req,
+          reply,
+          registry,
+          r,
+          ns,
+          q,
+          query,
+          tableEncoder(req, r, query),
+          opts.watchMetrics,
+        );
         return reply;
       }
       const obj = await registry.get(r, ns, name);
@@ -393,6 +409,71 @@ async function bindPod(
 }
 
 /**
+ * pods/eviction (policy/v1 Eviction), what `kubectl drain` posts: the same
+ * graceful delete as DELETE of the pod, with the Eviction's deleteOptions.
+ * Shoal serves no PodDisruptionBudgets, so no budget can refuse an eviction
+ * (kube-apiserver would answer 429 when one would be violated).
+ */
+async function evictPod(
+  registry: Registry,
+  r: ResourceInfo,
+  ns: string,
+  name: string,
+  body: unknown,
+  query: Query,
+): Promise<unknown> {
+  if (!isRecord(body) || body.kind !== 'Eviction') {
+    const kind = isRecord(body) ? body.kind : undefined;
+    throw new ApiError(
+      'BadRequest',
+      `kind: expected "Eviction" in the body of pods/eviction, got ${JSON.stringify(kind ?? null)}`,
+    );
+  }
+  if (
+    body.apiVersion !== undefined &&
+    body.apiVersion !== 'policy/v1' &&
+    body.apiVersion !== 'policy/v1beta1'
+  ) {
+    throw new ApiError(
+      'BadRequest',
+      `apiVersion: Eviction must be policy/v1 or policy/v1beta1, got ${JSON.stringify(body.apiVersion)}`,
+    );
+  }
+  const meta = isRecord(body.metadata) ? body.metadata : {};
+  const mismatch = (field: 'name' | 'namespace', value: unknown): ApiError =>
+    new ApiError(
+      'Invalid',
+      `Eviction.policy "${String(meta.name ?? '')}" is invalid: metadata.${field}: Invalid value: ${JSON.stringify(value ?? '')}: ${field} in URL does not match ${field} in Eviction object`,
+      {
+        name,
+        group: 'policy',
+        kind: 'Eviction',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message: `${field} in URL does not match ${field} in Eviction object`,
+            field: `metadata.${field}`,
+          },
+        ],
+      },
+    );
+  if (meta.name !== name) throw mismatch('name', meta.name);
+  if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== ns) {
+    throw mismatch('namespace', meta.namespace);
+  }
+  if (
+    body.deleteOptions !== undefined &&
+    body.deleteOptions !== null &&
+    !isRecord(body.deleteOptions)
+  ) {
+    throw new ApiError('BadRequest', 'deleteOptions: must be an object');
+  }
+  const options = deleteOptionsFrom(isRecord(body.deleteOptions) ? body.deleteOptions : {}, query);
+  await registry.delete(r, ns, name, options);
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+}
+
+/**
  * kubectl get -w asks for Tables: each event carries a one-row Table, with
  * column definitions only in the first, as kube-apiserver sends them.
  */
@@ -482,7 +563,11 @@ function defaultManager(userAgent: string | undefined): string {
 }
 
 function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
-  const body = isRecord(req.body) ? req.body : {};
+  return deleteOptionsFrom(isRecord(req.body) ? req.body : {}, q);
+}
+
+/** DeleteOptions from a request body (a DELETE's, or an Eviction's deleteOptions) and the query. */
+function deleteOptionsFrom(body: Record<string, unknown>, q: Query): DeleteOptions {
   const out: DeleteOptions = {};
   const grace = q.gracePeriodSeconds ?? body.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {

@@ -16,12 +16,20 @@ import {
   validateDeployment,
   validateJob,
   validateReplicaSet,
+  validateStatefulSet,
 } from './workloads.js';
+import {
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validateStorageClass,
+} from './storage.js';
 import { validateService } from './service.js';
 import { validateEndpoints } from './endpoints.js';
 import { validateConfigMap, validateSecret } from './config-data.js';
 import { validateEvent, validateNamespace, validateNode } from './cluster.js';
 import { validateUpdateOnly } from './update.js';
+import { validateLease } from './coordination.js';
+import { validatePriorityClass } from './scheduling.js';
 
 export { parseQuantity, validateQuantity } from './quantity.js';
 export { validateLabelSelector, selectorMatches } from './labels.js';
@@ -38,6 +46,10 @@ const KIND_CHECKS: Record<string, (obj: KubeObject) => FieldError[]> = {
   Deployment: validateDeployment,
   ReplicaSet: validateReplicaSet,
   DaemonSet: validateDaemonSet,
+  StatefulSet: validateStatefulSet,
+  PersistentVolume: validatePersistentVolume,
+  PersistentVolumeClaim: validatePersistentVolumeClaim,
+  StorageClass: validateStorageClass,
   Job: validateJob,
   Service: validateService,
   Endpoints: validateEndpoints,
@@ -46,6 +58,8 @@ const KIND_CHECKS: Record<string, (obj: KubeObject) => FieldError[]> = {
   Node: validateNode,
   Namespace: validateNamespace,
   Event: validateEvent,
+  Lease: validateLease,
+  PriorityClass: validatePriorityClass,
 };
 
 /** Everything wrong with `obj` as a new object of `resource`; empty when it may be stored. */

@@ -235,6 +235,91 @@ export const namespace = (): KubeObject => ({
   spec: { finalizers: ['kubernetes'] },
 });
 
+export const lease = (): KubeObject => ({
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  metadata: { name: 'node-1' },
+  spec: {
+    holderIdentity: 'node-1',
+    leaseDurationSeconds: 40,
+    renewTime: '2025-03-01T12:00:00.000000Z',
+  },
+});
+
+export const priorityClass = (): KubeObject => ({
+  apiVersion: 'scheduling.k8s.io/v1',
+  kind: 'PriorityClass',
+  metadata: { name: 'high' },
+  value: 1000,
+  globalDefault: false,
+  description: 'Pods that should go first.',
+});
+
+export const persistentVolume = (): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolume',
+  metadata: { name: 'pv-data' },
+  spec: {
+    capacity: { storage: '5Gi' },
+    accessModes: ['ReadWriteOnce'],
+    persistentVolumeReclaimPolicy: 'Retain',
+    storageClassName: 'manual',
+    local: { path: '/srv/volumes/data' },
+    nodeAffinity: {
+      required: {
+        nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] },
+        ],
+      },
+    },
+  },
+});
+
+export const persistentVolumeClaim = (): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name: 'data' },
+  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+});
+
+export const storageClass = (): KubeObject => ({
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name: 'fast' },
+  provisioner: 'shoal.io/local',
+  reclaimPolicy: 'Retain',
+  volumeBindingMode: 'WaitForFirstConsumer',
+});
+
+export const statefulSet = (): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name: 'db' },
+  spec: {
+    serviceName: 'db',
+    replicas: 2,
+    selector: { matchLabels: { app: 'db' } },
+    template: {
+      metadata: { labels: { app: 'db' } },
+      spec: {
+        containers: [
+          {
+            name: 'db',
+            image: 'busybox:1.36',
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+      },
+    },
+    volumeClaimTemplates: [
+      {
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    ],
+  },
+});
+
 /** One valid manifest per served kind (several for Service and Secret). */
 export const VALID_MANIFESTS: ManifestCase[] = [
   { name: 'pod', resource: 'pods', obj: pod() },
@@ -253,4 +338,14 @@ export const VALID_MANIFESTS: ManifestCase[] = [
   { name: 'event', resource: 'events', obj: event() },
   { name: 'node', resource: 'nodes', obj: node() },
   { name: 'namespace', resource: 'namespaces', obj: namespace() },
+  { name: 'lease', resource: 'leases', obj: lease() },
+  { name: 'priorityclass', resource: 'priorityclasses', obj: priorityClass() },
+  { name: 'persistentvolume', resource: 'persistentvolumes', obj: persistentVolume() },
+  {
+    name: 'persistentvolumeclaim',
+    resource: 'persistentvolumeclaims',
+    obj: persistentVolumeClaim(),
+  },
+  { name: 'storageclass', resource: 'storageclasses', obj: storageClass() },
+  { name: 'statefulset', resource: 'statefulsets', obj: statefulSet() },
 ];

@@ -10,6 +10,12 @@ import type { ResourceInfo } from '../resources.js';
 import { formatSelector, validateLabelSelector } from './labels.js';
 import { validateObjectMetaUpdate } from './metadata.js';
 import { forbidden, invalid, jsonEqual, Rendered, type Rec } from './field.js';
+import {
+  validateClaimUpdate,
+  validateStorageClassUpdate,
+  validateVolumeUpdate,
+} from './storage.js';
+import { validatePriorityClassUpdate } from './scheduling.js';
 
 const recOf = (v: unknown): Rec => (isRecord(v) ? v : {});
 const absent = (v: unknown): boolean => v === undefined || v === null;
@@ -179,11 +185,41 @@ function validateServiceUpdate(oldObj: KubeObject, newObj: KubeObject): FieldErr
   return [invalid('spec.clusterIP', after, 'field is immutable')];
 }
 
+const STS_UPDATABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'revisionHistoryLimit',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
+
+function validateStatefulSetUpdate(oldObj: KubeObject, newObj: KubeObject): FieldError[] {
+  const oldSpec = { ...recOf(oldObj.spec) };
+  const newSpec = { ...recOf(newObj.spec) };
+  for (const f of STS_UPDATABLE) {
+    delete oldSpec[f];
+    delete newSpec[f];
+  }
+  if (jsonEqual(oldSpec, newSpec)) return [];
+  return [
+    forbidden(
+      'spec',
+      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    ),
+  ];
+}
+
 const UPDATE_CHECKS: Record<string, (oldObj: KubeObject, newObj: KubeObject) => FieldError[]> = {
   Pod: validatePodUpdate,
   Deployment: (o, n) => selectorImmutable(recOf(o.spec), recOf(n.spec)),
   ReplicaSet: (o, n) => selectorImmutable(recOf(o.spec), recOf(n.spec)),
   DaemonSet: (o, n) => selectorImmutable(recOf(o.spec), recOf(n.spec)),
+  StatefulSet: validateStatefulSetUpdate,
+  PersistentVolumeClaim: validateClaimUpdate,
+  PersistentVolume: validateVolumeUpdate,
+  StorageClass: validateStorageClassUpdate,
   Job: validateJobUpdate,
   ConfigMap: (o, n) => validateImmutableData(o, n, ['data', 'binaryData']),
   Secret: (o, n) => [
@@ -191,6 +227,7 @@ const UPDATE_CHECKS: Record<string, (oldObj: KubeObject, newObj: KubeObject) => 
     ...immutable('type', o.type ?? 'Opaque', n.type ?? 'Opaque'),
   ],
   Service: validateServiceUpdate,
+  PriorityClass: validatePriorityClassUpdate,
 };
 
 /** The update-only checks: identity and each kind's immutable fields. */

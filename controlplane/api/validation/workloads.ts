@@ -16,6 +16,7 @@ import {
   notSupported,
   readBool,
   readInt,
+  readList,
   readRecord,
   readSpec,
   readString,
@@ -30,8 +31,9 @@ import {
   validateLabelSelector,
   type Selector,
 } from './labels.js';
-import { percentErrors } from './names.js';
+import { dns1123LabelErrors, percentErrors } from './names.js';
 import { validatePodTemplate } from './pod-spec.js';
+import { validateClaimTemplates } from './storage.js';
 
 function templateOf(spec: Rec, errs: FieldError[]): Rec {
   return readRecord(spec, 'template', 'spec', errs) ?? {};
@@ -314,5 +316,93 @@ export function validateJob(obj: KubeObject): FieldError[] {
       notSupported('spec.template.spec.restartPolicy', restartPolicy, JOB_RESTART_POLICIES),
     );
   }
+  return errs;
+}
+
+/** The template as the set's pods get it: plus one volume per volumeClaimTemplate. */
+function withClaimVolumes(template: Rec, spec: Rec): Rec {
+  const claims = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+  const names = claims
+    .map((t) => (isRecord(t) && isRecord(t.metadata) ? t.metadata.name : undefined))
+    .filter((n): n is string => typeof n === 'string' && n !== '');
+  if (names.length === 0 || !isRecord(template.spec)) return template;
+  const podSpec = template.spec;
+  const volumes = Array.isArray(podSpec.volumes) ? podSpec.volumes : [];
+  const have = new Set(volumes.map((v) => (isRecord(v) ? v.name : undefined)));
+  const added = names
+    .filter((n) => !have.has(n))
+    .map((n) => ({ name: n, persistentVolumeClaim: { claimName: n } }));
+  return { ...template, spec: { ...podSpec, volumes: [...volumes, ...added] } };
+}
+
+const STS_POLICIES = ['OrderedReady', 'Parallel'];
+const STS_RETENTION = ['Retain', 'Delete'];
+
+export function validateStatefulSet(obj: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const spec = readSpec(obj, errs);
+  const template = templateOf(spec, errs);
+  validateReplicaCounts(spec, errs);
+  const serviceName = readString(spec, 'serviceName', 'spec', errs);
+  // The pods' subdomain: <pod>.<serviceName>.<ns>.svc names them in DNS.
+  if (serviceName) {
+    errs.push(...invalidEach('spec.serviceName', serviceName, dns1123LabelErrors(serviceName)));
+  }
+  const policy = readString(spec, 'podManagementPolicy', 'spec', errs);
+  if (policy !== undefined && !STS_POLICIES.includes(policy)) {
+    errs.push(notSupported('spec.podManagementPolicy', policy, STS_POLICIES));
+  }
+  // Containers may mount the claim templates by name: the pods get those volumes.
+  validateSelectorAndTemplate(spec, withClaimVolumes(template, spec), 'statefulset', errs);
+  validateLongRunningTemplate(template, 'StatefulSet', errs);
+
+  const strategy = readRecord(spec, 'updateStrategy', 'spec', errs);
+  const type = strategy
+    ? (readString(strategy, 'type', 'spec.updateStrategy', errs) ?? 'RollingUpdate')
+    : 'RollingUpdate';
+  const ru = strategy
+    ? readRecord(strategy, 'rollingUpdate', 'spec.updateStrategy', errs)
+    : undefined;
+  if (type === 'RollingUpdate') {
+    if (ru) {
+      const path = 'spec.updateStrategy.rollingUpdate';
+      errs.push(...nonNegative(child(path, 'partition'), readInt(ru, 'partition', path, errs)));
+      const unavailable = intOrPercent(ru, 'maxUnavailable', path, errs);
+      if (unavailable === 0) {
+        errs.push(
+          invalid(child(path, 'maxUnavailable'), ru.maxUnavailable, 'must be greater than 0'),
+        );
+      }
+    }
+  } else if (type === 'OnDelete') {
+    if (ru) {
+      errs.push(
+        invalid(
+          'spec.updateStrategy.rollingUpdate',
+          new Rendered('object'),
+          "only allowed for updateStrategy 'RollingUpdate'",
+        ),
+      );
+    }
+  } else {
+    errs.push(notSupported('spec.updateStrategy.type', type, ['RollingUpdate', 'OnDelete']));
+  }
+
+  const retention = readRecord(spec, 'persistentVolumeClaimRetentionPolicy', 'spec', errs);
+  if (retention) {
+    const path = 'spec.persistentVolumeClaimRetentionPolicy';
+    for (const field of ['whenDeleted', 'whenScaled']) {
+      const v = readString(retention, field, path, errs);
+      if (v !== undefined && !STS_RETENTION.includes(v)) {
+        errs.push(notSupported(child(path, field), v, STS_RETENTION));
+      }
+    }
+  }
+  errs.push(
+    ...validateClaimTemplates(
+      readList(spec, 'volumeClaimTemplates', 'spec', errs),
+      'spec.volumeClaimTemplates',
+    ),
+  );
   return errs;
 }

@@ -14,80 +14,154 @@ const EVENTS = findResource('', 'v1', 'events')!;
 
 export type EventType = 'Normal' | 'Warning';
 
+export interface RecordOptions {
+  /** involvedObject.fieldPath, e.g. spec.containers{web}. */
+  fieldPath?: string;
+  /** source.host and reportingInstance: the node a kubelet-style reporter runs on. */
+  host?: string;
+}
+
+// Each attempt either writes or saw someone else's write; a handful is plenty.
+const MAX_ATTEMPTS = 10;
+/**
+ * Fire-and-forget events wait here and a few writers drain them, so a burst
+ * (a Scheduled event per bound pod) never competes with the work it reports
+ * on; beyond this many waiting the newest are dropped, as client-go's
+ * broadcaster drops when its 1,000-event channel is full.
+ */
+const MAX_QUEUED = 1000;
+const WRITERS = 4;
+
+interface QueuedEvent {
+  obj: KubeObject;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
 export class EventRecorder {
+  private readonly queued: QueuedEvent[] = [];
+  private writers = 0;
+  private dropped = 0;
+
   constructor(
     private readonly registry: Registry,
     private readonly component: string,
     private readonly log?: Logger,
   ) {}
 
-  /** Fire and forget. */
+  /** Fire and forget: queued, written by a few writers, dropped when too many wait. */
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    this.record(obj, type, reason, message).catch((err: unknown) =>
-      this.log?.debug({ err, reason }, 'recording an event failed'),
-    );
+    if (this.queued.length >= MAX_QUEUED) {
+      if (this.dropped++ % 1000 === 0)
+        this.log?.warn({ reason, dropped: this.dropped }, 'event queue full; dropping events');
+      return;
+    }
+    this.queued.push({ obj, type, reason, message });
+    if (this.writers < WRITERS) {
+      this.writers++;
+      void this.drain();
+    }
   }
 
-  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  private async drain(): Promise<void> {
+    for (let e = this.queued.shift(); e; e = this.queued.shift()) {
+      try {
+        await this.record(e.obj, e.type, e.reason, e.message);
+      } catch (err) {
+        this.log?.debug({ err, reason: e.reason }, 'recording an event failed');
+      }
+    }
+    this.writers--;
+  }
+
+  async record(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    opts: RecordOptions = {},
+  ): Promise<void> {
     const m = obj.metadata;
     // Events about cluster-scoped objects live in "default", as Kubernetes keeps them.
     const namespace = m.namespace ?? 'default';
+    // Field path and host join the key only when given, so names of existing events stay.
+    const extra =
+      opts.fieldPath || opts.host ? `\0${opts.fieldPath ?? ''}\0${opts.host ?? ''}` : '';
     const hash = createHash('sha256')
-      .update(`${m.uid ?? m.name}\0${type}\0${reason}\0${message}`)
+      .update(`${m.uid ?? m.name}\0${type}\0${reason}\0${message}${extra}`)
       .digest('hex')
       .slice(0, 16);
     const name = `${m.name ?? 'object'}.${hash}`;
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    try {
-      const current = await this.registry.get(EVENTS, namespace, name);
-      // One more of the same: a conflict with a racing recorder loses this count, no more.
-      await this.registry.patch(
-        EVENTS,
-        namespace,
-        name,
-        'merge',
-        {
-          metadata: { resourceVersion: current.metadata.resourceVersion },
-          count: (Number(current.count) || 1) + 1,
-          lastTimestamp: now,
-        },
-        { fieldManager: this.component },
-      );
-      return;
-    } catch (err) {
-      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    // A burst of the same event races itself: a create that finds the event
+    // made meanwhile, or a count patch that lost to another, goes round again.
+    // Most events are new: try the create first and read only when it exists.
+    let exists = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let current: KubeObject | undefined;
+      if (exists) {
+        try {
+          current = await this.registry.get(EVENTS, namespace, name);
+        } catch (err) {
+          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+        }
+      }
+      try {
+        if (current) {
+          await this.registry.patch(
+            EVENTS,
+            namespace,
+            name,
+            'merge',
+            {
+              metadata: { resourceVersion: current.metadata.resourceVersion },
+              count: (Number(current.count) || 1) + 1,
+              lastTimestamp: now,
+            },
+            { fieldManager: this.component },
+          );
+        } else {
+          await this.registry.create(
+            EVENTS,
+            namespace,
+            {
+              apiVersion: 'v1',
+              kind: 'Event',
+              metadata: { name, namespace },
+              involvedObject: {
+                apiVersion: obj.apiVersion,
+                kind: obj.kind,
+                name: m.name,
+                namespace: m.namespace,
+                uid: m.uid,
+                resourceVersion: m.resourceVersion,
+                ...(opts.fieldPath ? { fieldPath: opts.fieldPath } : {}),
+              },
+              reason,
+              message,
+              type,
+              count: 1,
+              firstTimestamp: now,
+              lastTimestamp: now,
+              source: { component: this.component, ...(opts.host ? { host: opts.host } : {}) },
+              reportingComponent: this.component,
+              reportingInstance: opts.host ?? this.component,
+            },
+            { fieldManager: this.component },
+          );
+        }
+        return;
+      } catch (err) {
+        const raced =
+          err instanceof ApiError &&
+          (err.reason === 'AlreadyExists' ||
+            err.reason === 'Conflict' ||
+            err.reason === 'NotFound');
+        if (!raced) throw err;
+        exists = err.reason !== 'NotFound';
+      }
     }
-    await this.registry
-      .create(
-        EVENTS,
-        namespace,
-        {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { name, namespace },
-          involvedObject: {
-            apiVersion: obj.apiVersion,
-            kind: obj.kind,
-            name: m.name,
-            namespace: m.namespace,
-            uid: m.uid,
-            resourceVersion: m.resourceVersion,
-          },
-          reason,
-          message,
-          type,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: this.component },
-          reportingComponent: this.component,
-          reportingInstance: this.component,
-        },
-        { fieldManager: this.component },
-      )
-      .catch((err: unknown) => {
-        // Created by a racing recorder: count this one into it next time.
-        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
-      });
+    throw new ApiError('Conflict', `event ${namespace}/${name}: too many concurrent updates`);
   }
 }

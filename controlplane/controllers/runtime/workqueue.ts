@@ -11,6 +11,29 @@ export interface WorkQueueMetrics {
   workDuration?(seconds: number): void;
 }
 
+/** Set only while withWorkQueueMetrics runs its build function. */
+let currentProvider: ((name: string) => WorkQueueMetrics) | undefined;
+
+/**
+ * Runs build (synchronously) so that every WorkQueue constructed inside it
+ * without its own metrics gets provider(name): controllers create their
+ * queues as fields, and the controller manager wraps their construction in
+ * this, so per-process metrics reach them without every controller taking an
+ * option, and two managers in one process keep their own.
+ */
+export function withWorkQueueMetrics<T>(
+  provider: ((name: string) => WorkQueueMetrics) | undefined,
+  build: () => T,
+): T {
+  const previous = currentProvider;
+  currentProvider = provider;
+  try {
+    return build();
+  } finally {
+    currentProvider = previous;
+  }
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -28,7 +51,9 @@ export class WorkQueue {
       maxDelayMs?: number;
       metrics?: WorkQueueMetrics;
     } = {},
-  ) {}
+  ) {
+    if (!opts.metrics && currentProvider) this.opts = { ...opts, metrics: currentProvider(name) };
+  }
 
   get length(): number {
     return this.queue.length;
