@@ -158,6 +158,56 @@ describe('shoal cluster', () => {
     }
   }, 240_000);
 
+  it('applies the web example with --wait, scales it, rolls it and deletes it, through `shoal`', async () => {
+    const l = layout!;
+    const shoal = async (...args: string[]): Promise<string> =>
+      (
+        await run('node', [DIST_MAIN, ...args], {
+          env: { ...process.env, HOME: home, KUBECONFIG: '' },
+        })
+      ).stdout;
+    // The shipped example, pointed at this cluster's registry.
+    const example = await readFile(
+      new URL('../../deploy/examples/web.yaml', import.meta.url),
+      'utf8',
+    );
+    const file = join(tmp, 'web.yaml');
+    await writeFile(file, example.replaceAll('10.213.0.1:5000/busybox:latest', l.busyboxImage));
+
+    const applied = await shoal('apply', '-f', file, '--wait', '--timeout', '3m');
+    expect(applied).toContain('deployment.apps/web created');
+    expect(await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.status.readyReplicas}')).toBe(
+      '3',
+    );
+    const nodes = new Set(
+      (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}'))
+        .split(' ')
+        .filter(Boolean),
+    );
+    expect(nodes.size).toBe(l.hosts.length);
+
+    await shoal('scale', 'deploy/web', '--replicas', '4');
+    expect(await shoal('rollout', 'status', 'deploy/web', '--timeout', '3m')).toContain(
+      'successfully rolled out',
+    );
+    expect(await kubectl('get', 'deploy', 'web', '-o', 'jsonpath={.status.readyReplicas}')).toBe(
+      '4',
+    );
+
+    const before = await kubectl('get', 'rs', '-l', 'app=web', '-o', 'name');
+    await shoal('rollout', 'restart', 'deploy/web');
+    expect(await shoal('rollout', 'status', 'deploy/web', '--timeout', '3m')).toContain(
+      'successfully rolled out',
+    );
+    const after = await kubectl('get', 'rs', '-l', 'app=web', '-o', 'name');
+    expect(after.split('\n').filter(Boolean).length).toBeGreaterThan(
+      before.split('\n').filter(Boolean).length,
+    );
+
+    await shoal('delete', '-f', file, '--wait');
+    await expect.poll(() => kubectl('get', 'pods', '-l', 'app=web', '-o', 'name'), POLL).toBe('');
+  }, 600_000);
+
   it('status reports every process running and every node Ready, through the CLI wiring', async () => {
     const status = await clusterStatus({ name, stateDir, out: sink().stream });
     expect(status.up).toBe(true);
