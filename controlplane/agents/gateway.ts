@@ -241,13 +241,19 @@ export class AgentGateway {
       return;
     }
     let session: Session | undefined;
+    // One message at a time, in the order sent: two status reports of one pod
+    // handled concurrently could land in the wrong order (the older one
+    // retrying after a conflict), and the agent never resends what it sent.
+    let queue = Promise.resolve();
     call.on('data', (msg: AgentMessage__Output) => {
-      this.onMessage(node, call, msg, session).then(
-        (s) => {
-          if (s) session = s;
-        },
-        (err: unknown) => this.log?.error({ err, node }, 'agent message failed'),
-      );
+      queue = queue
+        .then(() => this.onMessage(node, call, msg, session))
+        .then(
+          (s) => {
+            if (s) session = s;
+          },
+          (err: unknown) => this.log?.error({ err, node }, 'agent message failed'),
+        );
     });
     const end = (): void => {
       if (session && this.sessions.get(node) === session) {
