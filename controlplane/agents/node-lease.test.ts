@@ -2,10 +2,9 @@
 // one compare-and-swap and leaves the Node alone, unless the Node's Ready
 // condition says the agent was thought gone.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from '../../test/support/etcd.js';
-import { EtcdStore } from '../store/etcd-store.js';
-import { Registry } from '../api/registry/registry.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Registry } from '../api/registry/registry.js';
+import { useHarness } from '../controllers/workload-test-fixture.js';
 import { findResource } from '../api/resources.js';
 import { isRecord, type KubeObject } from '../api/objects.js';
 import { withHeartbeat } from './node-object.js';
@@ -14,20 +13,11 @@ import { NODE_LEASE_NAMESPACE, NodeHeartbeats, nodeReadyStatus } from './node-le
 const NODES = findResource('', 'v1', 'nodes')!;
 const LEASES = findResource('coordination.k8s.io', 'v1', 'leases')!;
 
-let etcd: TestEtcd;
-let store: EtcdStore;
+const h = useHarness();
 let registry: Registry;
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-  store = new EtcdStore({ endpoints: etcd.endpoints });
-  registry = new Registry(store);
-  await registry.ensureSystemNamespaces();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await etcd?.stop();
+beforeAll(() => {
+  registry = h.api;
 });
 
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {

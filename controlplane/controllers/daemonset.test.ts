@@ -1,6 +1,6 @@
 // DaemonSet controller: fixture on a real etcd → one reconcile → the writes it sent.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { isRecord } from '../api/objects.js';
 import {
@@ -18,32 +18,19 @@ import {
   newFixture,
   podsIn,
   setPodStatus,
-  startHarness,
+  useHarness,
   type Action,
   type Fixture,
-  type Harness,
 } from './workload-test-fixture.js';
 
-let h: Harness;
+// Nodes are cluster-wide: each test brings its own.
+const h = useHarness({
+  afterEach: async (harness) => {
+    const { items } = await harness.api.list(NODES, undefined);
+    for (const n of items) await harness.api.delete(NODES, undefined, n.metadata.name!);
+  },
+});
 let f: Fixture | undefined;
-let ctl: { stop(): Promise<void> } | undefined;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-afterEach(async () => {
-  // Clears the timers a reconcile may have set (deadlines, TTLs).
-  await ctl?.stop();
-  ctl = undefined;
-  await f?.stop();
-  f = undefined;
-  // Nodes are cluster-wide: each test brings its own.
-  const { items } = await h.api.list(NODES, undefined);
-  for (const n of items) await h.api.delete(NODES, undefined, n.metadata.name!);
-});
 
 const node = (
   name: string,
@@ -82,8 +69,7 @@ async function setup(
   for (const n of nodes) await h.api.create(NODES, undefined, n);
   await h.api.create(DAEMONSETS, ns, ds);
   f = newFixture(h);
-  const c = new DaemonSetController(f.deps);
-  ctl = c;
+  const c = f.track(new DaemonSetController(f.deps));
   await f.start();
   await f.settle(NODES, DAEMONSETS, PODS);
   return c;

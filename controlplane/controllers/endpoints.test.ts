@@ -1,7 +1,7 @@
 // Endpoints controller: Services and pods on a real etcd → one reconcile →
 // the Endpoints it wrote.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { EndpointsController, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './endpoints.js';
 import {
@@ -11,28 +11,14 @@ import {
   createNamespace,
   newFixture,
   setPodStatus,
-  startHarness,
+  useHarness,
   type Action,
   type Fixture,
-  type Harness,
 } from './workload-test-fixture.js';
 
-let h: Harness;
+const h = useHarness();
 let f: Fixture | undefined;
 let ctl: EndpointsController | undefined;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-afterEach(async () => {
-  await ctl?.stop();
-  ctl = undefined;
-  await f?.stop();
-  f = undefined;
-});
 
 const service = (name: string, selector: Record<string, string> | undefined): KubeObject => ({
   apiVersion: 'v1',
@@ -64,7 +50,7 @@ const pod = (
 
 async function start(): Promise<EndpointsController> {
   f = newFixture(h);
-  ctl = new EndpointsController(f.deps);
+  ctl = f.track(new EndpointsController(f.deps));
   await f.start();
   return ctl;
 }

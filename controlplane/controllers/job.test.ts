@@ -2,7 +2,7 @@
 // Pod lifecycles are simulated by writing pod status as an agent would; time
 // (deadlines, TTLs) by the controller's injected clock.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { isRecord } from '../api/objects.js';
 import { CONTROLLER_UID_LABEL, JOB_NAME_LABEL, JobController } from './job.js';
@@ -14,30 +14,14 @@ import {
   newFixture,
   podsIn,
   setPodStatus,
-  startHarness,
+  useHarness,
   type Action,
   type Fixture,
-  type Harness,
 } from './workload-test-fixture.js';
 
-let h: Harness;
+const h = useHarness();
 let f: Fixture | undefined;
-let ctl: { stop(): Promise<void> } | undefined;
 let clock = Date.parse('2030-01-01T00:00:00Z');
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-afterEach(async () => {
-  // Clears the timers a reconcile may have set (deadlines, TTLs).
-  await ctl?.stop();
-  ctl = undefined;
-  await f?.stop();
-  f = undefined;
-});
 
 const job = (
   name: string,
@@ -57,8 +41,7 @@ async function setup(ns: string, j: KubeObject): Promise<JobController> {
   await createNamespace(h.api, ns);
   await h.api.create(JOBS, ns, j);
   f = newFixture(h);
-  const c = new JobController(f.deps, { now: () => new Date(clock) });
-  ctl = c;
+  const c = f.track(new JobController(f.deps, { now: () => new Date(clock) }));
   await f.start();
   return c;
 }

@@ -2,10 +2,9 @@
 // only once their caches have synced; stop() stops them and the informers;
 // a second start() builds everything afresh; a failed start undoes itself.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from '../../test/support/etcd.js';
-import { EtcdStore } from '../store/etcd-store.js';
-import { Registry } from '../api/registry/registry.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Registry } from '../api/registry/registry.js';
+import { useHarness } from './workload-test-fixture.js';
 import { findResource } from '../api/resources.js';
 import type { Informer } from './runtime/informer.js';
 import { ControllerManager } from './manager.js';
@@ -13,20 +12,11 @@ import type { Controller, ControllerDeps } from './types.js';
 
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 
-let etcd: TestEtcd;
-let store: EtcdStore;
+const h = useHarness();
 let registry: Registry;
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-  store = new EtcdStore({ endpoints: etcd.endpoints });
-  registry = new Registry(store);
-  await registry.ensureSystemNamespaces();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await etcd?.stop();
+beforeAll(() => {
+  registry = h.api;
 });
 
 /** Records what it saw: the cache at start, and every add its informer delivered. */

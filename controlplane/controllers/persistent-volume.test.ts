@@ -1,6 +1,6 @@
 // Persistent-volume controller: fixture on a real etcd → one reconcile → the writes it sent.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { findResource } from '../api/resources.js';
 import { PersistentVolumeController } from './persistent-volume.js';
@@ -9,32 +9,18 @@ import {
   PODS,
   createNamespace,
   newFixture,
-  startHarness,
+  useHarness,
   type Action,
   type Fixture,
-  type Harness,
 } from './workload-test-fixture.js';
 
 const PVCS = findResource('', 'v1', 'persistentvolumeclaims')!;
 const PVS = findResource('', 'v1', 'persistentvolumes')!;
 const CLASSES = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
 
-let h: Harness;
+const h = useHarness();
 let f: Fixture | undefined;
 let ctl: PersistentVolumeController | undefined;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-afterEach(async () => {
-  await ctl?.stop();
-  ctl = undefined;
-  await f?.stop();
-  f = undefined;
-});
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON access
 
@@ -84,7 +70,7 @@ const node = (name: string): KubeObject => ({
 
 async function start(): Promise<PersistentVolumeController> {
   f = newFixture(h);
-  ctl = new PersistentVolumeController(f.deps);
+  ctl = f.track(new PersistentVolumeController(f.deps));
   await f.start();
   return ctl;
 }

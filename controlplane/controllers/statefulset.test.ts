@@ -1,6 +1,6 @@
 // StatefulSet controller: fixture on a real etcd → one reconcile → the writes it sent.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { findResource } from '../api/resources.js';
 import { StatefulSetController, ordinalOf, revisionOf } from './statefulset.js';
@@ -10,31 +10,17 @@ import {
   newFixture,
   podsIn,
   setPodStatus,
-  startHarness,
+  useHarness,
   type Action,
   type Fixture,
-  type Harness,
 } from './workload-test-fixture.js';
 
 const STS = findResource('apps', 'v1', 'statefulsets')!;
 const PVCS = findResource('', 'v1', 'persistentvolumeclaims')!;
 
-let h: Harness;
+const h = useHarness();
 let f: Fixture | undefined;
 let ctl: StatefulSetController | undefined;
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-afterEach(async () => {
-  await ctl?.stop();
-  ctl = undefined;
-  await f?.stop();
-  f = undefined;
-});
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON access
 
@@ -72,7 +58,7 @@ async function setup(ns: string, sts: KubeObject): Promise<StatefulSetController
   await createNamespace(h.api, ns);
   await h.api.create(STS, ns, sts);
   f = newFixture(h);
-  ctl = new StatefulSetController(f.deps);
+  ctl = f.track(new StatefulSetController(f.deps));
   await f.start();
   return ctl;
 }

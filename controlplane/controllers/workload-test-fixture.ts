@@ -3,8 +3,10 @@
 // writes a controller sends (the "actions" sample-controller's tests assert),
 // an event recorder that records what it is told, and settle(), which waits
 // until the informer caches show what etcd holds, so one reconcile sees the
-// fixture. Not imported by production code.
+// fixture. useHarness() registers the hooks each test file repeats. Not
+// imported by production code.
 
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { isRecord } from '../api/objects.js';
 import {
@@ -165,6 +167,60 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
+/** The fixtures made on a useHarness() harness and not yet stopped. */
+const liveFixtures = new WeakMap<Harness, Fixture[]>();
+
+/**
+ * The per-file hooks of a test on etcd: a Harness started before all tests
+ * and stopped after them; after each test, every Fixture made with
+ * newFixture() on it is stopped (its tracked controllers first), then
+ * opts.afterEach runs. opts.beforeStop runs before the harness stops. The
+ * returned Harness can be used inside tests and hooks registered after this
+ * call; before beforeAll has run its fields throw.
+ */
+export function useHarness(
+  opts: { afterEach?: (h: Harness) => Promise<void>; beforeStop?: () => Promise<void> } = {},
+): Harness {
+  let started: Harness | undefined;
+  const get = (): Harness => {
+    if (!started) throw new Error('useHarness(): the harness starts in beforeAll');
+    return started;
+  };
+  const h: Harness = {
+    get etcd() {
+      return get().etcd;
+    },
+    get store() {
+      return get().store;
+    },
+    get api() {
+      return get().api;
+    },
+    stop: () => get().stop(),
+  };
+  const fixtures: Fixture[] = [];
+  liveFixtures.set(h, fixtures);
+  beforeAll(async () => {
+    started = await startHarness();
+  });
+  afterEach(async () => {
+    try {
+      // Clears the timers a reconcile may have set (deadlines, TTLs) and the watches.
+      for (let f = fixtures.pop(); f; f = fixtures.pop()) await f.stop();
+    } finally {
+      await opts.afterEach?.(h);
+    }
+  });
+  afterAll(async () => {
+    try {
+      await opts.beforeStop?.();
+    } finally {
+      await started?.stop();
+    }
+  });
+  return h;
+}
+
 /** One test's controller world: its own informers, recorder and recording registry on the shared etcd. */
 export interface Fixture {
   deps: ControllerDeps;
@@ -175,6 +231,9 @@ export interface Fixture {
   start(): Promise<void>;
   /** Waits until the caches of `resources` hold exactly what etcd holds. */
   settle(...resources: ResourceInfo[]): Promise<void>;
+  /** Has stop() stop this (a controller) before the informers; returns it. */
+  track<C extends { stop(): Promise<void> }>(controller: C): C;
+  /** Stops the tracked controllers, newest first, then the informers. */
   stop(): Promise<void>;
 }
 
@@ -182,7 +241,8 @@ export function newFixture(h: Harness): Fixture {
   const registry = new RecordingRegistry(h.store);
   const events = new RecordingEventRecorder(registry, 'test');
   const informers = new InformerFactory(registry);
-  return {
+  const tracked: { stop(): Promise<void> }[] = [];
+  const fixture: Fixture = {
     deps: { registry, informers, events },
     registry,
     events,
@@ -207,8 +267,20 @@ export function newFixture(h: Harness): Fixture {
         }
       }
     },
-    stop: () => informers.stop(),
+    track: (controller) => {
+      tracked.push(controller);
+      return controller;
+    },
+    stop: async () => {
+      try {
+        for (let c = tracked.pop(); c; c = tracked.pop()) await c.stop();
+      } finally {
+        await informers.stop();
+      }
+    },
   };
+  liveFixtures.get(h)?.push(fixture);
+  return fixture;
 }
 
 function key(o: KubeObject): string {

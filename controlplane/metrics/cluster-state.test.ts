@@ -1,32 +1,26 @@
 // shoal_nodes and shoal_pods' counts against a real etcd: they follow
 // creates, status changes and deletes through the watch, without a list per scrape.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from '../../test/support/etcd.js';
-import { EtcdStore } from '../store/etcd-store.js';
-import { Registry } from '../api/registry/registry.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Registry } from '../api/registry/registry.js';
+import { useHarness } from '../controllers/workload-test-fixture.js';
 import { findResource } from '../api/resources.js';
 import { ClusterState, SUMMARY_SEPARATOR, nodeReadyStatus, podPhase } from './cluster-state.js';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;
 
-let etcd: TestEtcd;
-let store: EtcdStore;
-let registry: Registry;
 let state: ClusterState | undefined;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  store = new EtcdStore({ endpoints: etcd.endpoints });
-  registry = new Registry(store);
-  await registry.ensureSystemNamespaces();
+const h = useHarness({
+  // Its watch goes before the store closes.
+  beforeStop: async () => {
+    await state?.stop();
+  },
 });
+let registry: Registry;
 
-afterAll(async () => {
-  await state?.stop();
-  await store?.close();
-  await etcd?.stop();
+beforeAll(() => {
+  registry = h.api;
 });
 
 const counts = (m: ReadonlyMap<string, number> | undefined): Record<string, number> =>

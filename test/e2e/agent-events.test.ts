@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
+import type * as k8s from '@kubernetes/client-node';
+import type { Lab } from '../support/hosts.js';
+import type { TestRegistry } from '../support/registry.js';
+import type { TestControlplane } from '../support/controlplane.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
-import { scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
+import type { TestAgent } from '../support/agents.js';
 import {
   openAgentStream,
   registration,
@@ -29,6 +30,7 @@ import type { PodEvent } from '../../proto/generated/shoal/agent/v1/PodEvent.js'
 
 const run = promisify(execFile);
 
+let cluster: TestCluster | undefined;
 let lab: Lab;
 let registry: TestRegistry;
 let cp: TestControlplane;
@@ -43,14 +45,9 @@ const SLOW = 150_000;
 const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /;
 
 beforeAll(async () => {
-  lab = await createLab(1, { prefix: 'sev' });
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox();
-  image = `${registry.host}/busybox:latest`;
-  cp = await startTestControlplane({ agentListen: `${lab.gatewayIp}:0` });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
+  // The agent starts later, in 'a real agent': the raw-stream tests come first.
+  cluster = await startTestCluster({ hosts: 1, labPrefix: 'sev', agents: { start: false } });
+  ({ lab, registry, cp, image, core } = cluster);
 }, 180_000);
 
 afterAll(async () => {
@@ -59,14 +56,11 @@ afterAll(async () => {
     await core
       .deleteCollectionNamespacedPod({ namespace: 'default', gracePeriodSeconds: 0 })
       .catch(() => undefined);
-  if (agent) {
-    await agent.stop().catch(() => undefined);
-    await scrubAgent(agent);
+  try {
+    await cluster?.stop();
+  } finally {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
-  await cp?.stop();
-  await registry?.stop();
-  await lab?.destroy();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
 }, 120_000);
 
 async function events(pod: string): Promise<k8s.CoreV1Event[]> {
@@ -144,11 +138,7 @@ describe('a real agent', () => {
   });
 
   beforeAll(async () => {
-    agent = await startAgentOn(lab.hosts[0]!, {
-      server: cp.agentAddress,
-      token: cp.joinToken,
-      insecureRegistries: [registry.host],
-    });
+    agent = await cluster!.startAgent(lab.hosts[0]!);
     await waitFor(
       'a Ready node',
       async () => (await core.readNode({ name: lab.hosts[0]!.name })).status?.conditions,

@@ -3,22 +3,15 @@
 // hosts running pods with runc.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
-import { waitFor } from '../support/wait.js';
-import {
-  mountsUnder,
-  runcContainers,
-  scrubAgent,
-  startAgentOn,
-  type TestAgent,
-} from '../support/agents.js';
+import type * as k8s from '@kubernetes/client-node';
+import type { Lab } from '../support/hosts.js';
+import type { TestRegistry } from '../support/registry.js';
+import { mountsUnder, runcContainers, type TestAgent } from '../support/agents.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
 
+let cluster: TestCluster | undefined;
 let lab: Lab;
 let registry: TestRegistry;
-let cp: TestControlplane;
 let agents: TestAgent[] = [];
 let core: k8s.CoreV1Api;
 let image: string;
@@ -47,33 +40,8 @@ async function readPod(name: string): Promise<k8s.V1Pod | undefined> {
 }
 
 beforeAll(async () => {
-  lab = await createLab(2);
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox();
-  image = `${registry.host}/busybox:latest`;
-  cp = await startTestControlplane({ agentListen: `${lab.gatewayIp}:0` });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp.agentAddress,
-        token: cp.joinToken,
-        insecureRegistries: [registry.host],
-      }),
-    ),
-  );
-  await waitFor(
-    'two Ready nodes',
-    async () =>
-      (await core.listNode()).items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    (n) => n === 2,
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${agents.map((a) => a.output()).join('\n')}`);
-  });
+  cluster = await startTestCluster({ hosts: 2 });
+  ({ lab, registry, agents, image, core } = cluster);
 }, 180_000);
 
 afterAll(async () => {
@@ -82,11 +50,7 @@ afterAll(async () => {
     await core
       .deleteCollectionNamespacedPod({ namespace: 'default', gracePeriodSeconds: 0 })
       .catch(() => undefined);
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const a of agents) await scrubAgent(a);
-  await cp?.stop();
-  await registry?.stop();
-  await lab?.destroy();
+  await cluster?.stop();
 }, 120_000);
 
 describe('node agents', () => {

@@ -10,17 +10,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
-import { scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
-import { waitFor } from '../support/wait.js';
+import type { Lab } from '../support/hosts.js';
+import type { TestControlplane } from '../support/controlplane.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { runCli } from '../cli/harness.js';
 
+let cluster: TestCluster | undefined;
 let lab: Lab;
-let registry: TestRegistry;
 let cp: TestControlplane;
-let agents: TestAgent[] = [];
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 let dir: string;
@@ -104,36 +101,9 @@ async function logOf(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await createLab(3);
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox('latest');
-  image = `${registry.host}/busybox:latest`;
-  cp = await startTestControlplane({ agentListen: `${lab.gatewayIp}:0`, controllers: true });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
-  apps = kc.makeApiClient(k8s.AppsV1Api);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp.agentAddress,
-        token: cp.joinToken,
-        insecureRegistries: [registry.host],
-      }),
-    ),
-  );
-  await waitFor(
-    'three Ready nodes',
-    async () =>
-      (await core.listNode()).items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    (n) => n === 3,
-  ).catch((err: unknown) => {
-    // What the agents said is the only clue to why they did not join.
-    const said = agents.map((a) => `${a.nodeName}: ${a.output().slice(-2000)}`).join('\n');
-    throw new Error(`${String(err)}\n${said}`);
-  });
+  cluster = await startTestCluster({ hosts: 3, controlplane: { controllers: true } });
+  ({ lab, cp, image, core } = cluster);
+  apps = cluster.kubeconfig.makeApiClient(k8s.AppsV1Api);
   dir = await mkdtemp(join(tmpdir(), 'shoal-e2e-compose-'));
   composePath = join(dir, 'compose.yaml');
   await writeFile(composePath, COMPOSE);
@@ -147,12 +117,11 @@ afterAll(async () => {
       .deleteCollectionNamespacedPod({ namespace: NS, gracePeriodSeconds: 0 })
       .catch(() => undefined);
   }
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const a of agents) await scrubAgent(a);
-  await cp?.stop();
-  await registry?.stop();
-  await lab?.destroy();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  try {
+    await cluster?.stop();
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 }, 180_000);
 
 describe('a compose app on three hosts', () => {

@@ -10,18 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
-import { runcContainers, scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
+import type { Lab } from '../support/hosts.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import { runcContainers, scrubAgent, type TestAgent } from '../support/agents.js';
 import { waitFor } from '../support/wait.js';
 import { ServiceProxy } from '../../nodeagent/network/service-proxy.js';
 import { HostRoutes } from '../../nodeagent/network/routes.js';
 
 const run = promisify(execFile);
+let cluster: TestCluster | undefined;
 let lab: Lab;
-let registry: TestRegistry;
-let cp: TestControlplane;
 let agents: TestAgent[] = [];
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
@@ -156,34 +154,11 @@ async function natRules(host: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await createLab(3);
+  cluster = await startTestCluster({ hosts: 3, controlplane: { controllers: true } });
+  ({ lab, agents, image, core } = cluster);
   labPrefix = lab.bridge.replace(/br$/, '');
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox('latest');
-  image = `${registry.host}/busybox:latest`;
-  cp = await startTestControlplane({ agentListen: `${lab.gatewayIp}:0`, controllers: true });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
-  apps = kc.makeApiClient(k8s.AppsV1Api);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp.agentAddress,
-        token: cp.joinToken,
-        insecureRegistries: [registry.host],
-      }),
-    ),
-  );
+  apps = cluster.kubeconfig.makeApiClient(k8s.AppsV1Api);
   try {
-    await waitFor(
-      'three Ready nodes',
-      async () =>
-        (await core.listNode()).items.filter((n) =>
-          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-        ).length,
-      (n) => n === 3,
-    );
     const [h1, h2, h3] = lab.hosts.map((h) => h.name) as [string, string, string];
     await apps.createNamespacedDeployment({ namespace: NS, body: webDeployment(3, [h2, h3]) });
     await core.createNamespacedPod({ namespace: NS, body: podOn('client', h1, 'sleep 3600') });
@@ -248,11 +223,7 @@ afterAll(async () => {
       { timeoutMs: 60_000 },
     ).catch(() => undefined);
   }
-  for (const a of agents) await a.stop().catch(() => undefined);
-  for (const a of agents) await scrubAgent(a);
-  await cp?.stop();
-  await registry?.stop();
-  await lab?.destroy();
+  await cluster?.stop();
 }, 180_000);
 
 describe('pod networking and Services across three hosts', () => {

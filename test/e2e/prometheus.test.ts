@@ -15,14 +15,14 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
+import type { Lab } from '../support/hosts.js';
+import type { TestControlplane } from '../support/controlplane.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 import { repoRoot } from '../support/paths.js';
-import { scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
+import type { TestAgent } from '../support/agents.js';
 import { promtoolCheckMetrics } from '../../controlplane/metrics/promtool.js';
 
 const run = promisify(execFile);
@@ -37,8 +37,8 @@ const DASHBOARD = join(repoRoot(), 'deploy', 'grafana', 'shoal-overview.json');
 const AGENT_METRICS_PORT = 10255;
 const POLL = { timeout: 90_000, interval: 500 };
 
+let testCluster: TestCluster | undefined;
 let lab: Lab;
-let registry: TestRegistry;
 let cp: TestControlplane;
 let agents: TestAgent[] = [];
 let core: k8s.CoreV1Api;
@@ -177,39 +177,12 @@ async function testConfig(dir: string): Promise<string> {
 }
 
 async function setUp(): Promise<void> {
-  lab = await createLab(2);
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox();
-  image = `${registry.host}/busybox:latest`;
-  cp = await startTestControlplane({
-    agentListen: `${lab.gatewayIp}:0`,
-    controllers: true,
-    metricsListen: '127.0.0.1:0',
+  testCluster = await startTestCluster({
+    hosts: 2,
+    controlplane: { controllers: true, metricsListen: '127.0.0.1:0' },
+    agents: { extra: (h) => ['--metrics-listen', `${h.ip}:${AGENT_METRICS_PORT}`] },
   });
-  kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp.agentAddress,
-        token: cp.joinToken,
-        insecureRegistries: [registry.host],
-        extra: ['--metrics-listen', `${h.ip}:${AGENT_METRICS_PORT}`],
-      }),
-    ),
-  );
-  const output = (): string => agents.map((a) => a.output()).join('\n');
-  await waitFor(
-    'two Ready nodes',
-    async () =>
-      (await core.listNode()).items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    (n) => n === 2,
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${output()}`);
-  });
+  ({ lab, cp, agents, image, core, kubeconfig: kc } = testCluster);
 
   workDir = await mkdtemp(join(tmpdir(), 'shoal-prometheus-'));
   const configPath = await testConfig(workDir);
@@ -264,11 +237,8 @@ async function tearDown(): Promise<void> {
     await step('delete pods', () =>
       core.deleteCollectionNamespacedPod({ namespace: 'default', gracePeriodSeconds: 0 }),
     );
-  for (const a of agents) await step(`stop ${a.nodeName}`, () => stopProcess(a.process, 20_000));
-  for (const a of agents) await step(`scrub ${a.nodeName}`, () => scrubAgent(a));
-  await step('control plane', async () => cp?.stop());
-  await step('registry', async () => registry?.stop());
-  await step('lab', async () => lab?.destroy());
+  // Agents (SIGKILL after 20 s), control plane, registry, lab.
+  await step('cluster', async () => testCluster?.stop());
   if (workDir) await rm(workDir, { recursive: true, force: true });
 }
 

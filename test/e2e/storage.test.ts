@@ -15,10 +15,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startEtcd, type TestEtcd } from '../support/etcd.js';
-import { scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
+import type { TestAgent } from '../support/agents.js';
+import {
+  startTestCluster,
+  type ClusterControlplane,
+  type TestCluster,
+} from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 import {
   startControlplane,
@@ -26,8 +29,7 @@ import {
 } from '../../controlplane/cmd/controlplane.js';
 
 const run = promisify(execFile);
-let lab: Lab;
-let registry: TestRegistry;
+let cluster: TestCluster<ClusterControlplane> | undefined;
 let etcd: TestEtcd;
 let cpDir: string;
 let cp: RunningControlplane | undefined;
@@ -125,31 +127,38 @@ function nodeOf(pv: k8s.V1PersistentVolume): string {
 }
 
 beforeAll(async () => {
-  lab = await createLab(3);
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox('latest');
-  image = `${registry.host}/busybox:latest`;
-  etcd = await startEtcd();
-  cpDir = await mkdtemp(join(tmpdir(), 'shoal-cp-storage-'));
-  await startCp(`${lab.gatewayIp}:0`);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp!.agentAddress,
-        token: cp!.joinToken,
-        insecureRegistries: [registry.host],
-      }),
-    ),
-  );
-  await waitFor(
-    'three Ready nodes',
-    async () =>
-      (await core.listNode()).items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    (n) => n === 3,
-    { timeoutMs: 120_000 },
-  );
+  cluster = await startTestCluster({
+    hosts: 3,
+    // Its own control plane: the test restarts it on the same data, etcd and agent port.
+    startControlplane: async (agentListen) => {
+      // Stops whichever control plane is running by then, then its etcd and data.
+      const stop = async (): Promise<void> => {
+        try {
+          await cp?.stop();
+          await etcd?.stop();
+        } finally {
+          if (cpDir) await rm(cpDir, { recursive: true, force: true });
+        }
+      };
+      try {
+        etcd = await startEtcd();
+        cpDir = await mkdtemp(join(tmpdir(), 'shoal-cp-storage-'));
+        await startCp(agentListen);
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+      const first = cp!;
+      return {
+        agentAddress: first.agentAddress,
+        joinToken: first.joinToken,
+        kubeconfigPath: first.kubeconfigPath,
+        stop,
+      };
+    },
+    agents: { readyTimeoutMs: 120_000 },
+  });
+  ({ agents, image } = cluster);
 }, 240_000);
 
 afterAll(async () => {
@@ -160,14 +169,8 @@ afterAll(async () => {
       .catch(() => undefined);
   }
   if (process.env.SHOAL_TEST_DEBUG) for (const a of agents) console.log(a.output());
-  for (const a of agents) await a.stop().catch(() => undefined);
   // Volumes live under each agent's data directory: scrubbing it removes them.
-  for (const a of agents) await scrubAgent(a);
-  await cp?.stop();
-  await etcd?.stop();
-  if (cpDir) await rm(cpDir, { recursive: true, force: true });
-  await registry?.stop();
-  await lab?.destroy();
+  await cluster?.stop();
 }, 180_000);
 
 describe('persistent volumes on three hosts', () => {

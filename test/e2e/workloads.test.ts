@@ -7,15 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { createLab, type Lab } from '../support/hosts.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
-import { runcContainers, scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
-import { waitFor } from '../support/wait.js';
+import type { Lab } from '../support/hosts.js';
+import type { TestControlplane } from '../support/controlplane.js';
+import { runcContainers, type TestAgent } from '../support/agents.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
 
 const run = promisify(execFile);
+let cluster: TestCluster | undefined;
 let lab: Lab;
-let registry: TestRegistry;
 let cp: TestControlplane;
 let agents: TestAgent[] = [];
 let core: k8s.CoreV1Api;
@@ -61,41 +60,20 @@ function running(pods: k8s.V1Pod[]): k8s.V1Pod[] {
 }
 
 beforeAll(async () => {
-  lab = await createLab(3);
-  registry = await startRegistry({ address: lab.gatewayIp });
-  await registry.pushBusybox('latest');
-  await registry.pushBusybox('v2');
-  image = `${registry.host}/busybox:latest`;
-  image2 = `${registry.host}/busybox:v2`;
-  cp = await startTestControlplane({
-    agentListen: `${lab.gatewayIp}:0`,
-    controllers: true,
-    // Short enough that the dead-host test fits in a test run.
-    nodeMonitorGracePeriodMs: 12_000,
-    podEvictionTimeoutMs: 3_000,
+  cluster = await startTestCluster({
+    hosts: 3,
+    imageTags: ['latest', 'v2'],
+    controlplane: {
+      controllers: true,
+      // Short enough that the dead-host test fits in a test run.
+      nodeMonitorGracePeriodMs: 12_000,
+      podEvictionTimeoutMs: 3_000,
+    },
   });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  core = kc.makeApiClient(k8s.CoreV1Api);
-  apps = kc.makeApiClient(k8s.AppsV1Api);
-  batch = kc.makeApiClient(k8s.BatchV1Api);
-  agents = await Promise.all(
-    lab.hosts.map((h) =>
-      startAgentOn(h, {
-        server: cp.agentAddress,
-        token: cp.joinToken,
-        insecureRegistries: [registry.host],
-      }),
-    ),
-  );
-  await waitFor(
-    'three Ready nodes',
-    async () =>
-      (await core.listNode()).items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    (n) => n === 3,
-  );
+  ({ lab, cp, agents, image, core } = cluster);
+  image2 = `${cluster.registry.host}/busybox:v2`;
+  apps = cluster.kubeconfig.makeApiClient(k8s.AppsV1Api);
+  batch = cluster.kubeconfig.makeApiClient(k8s.BatchV1Api);
 }, 240_000);
 
 afterAll(async () => {
@@ -105,14 +83,9 @@ afterAll(async () => {
     await core
       .deleteCollectionNamespacedPod({ namespace: NS, gracePeriodSeconds: 0 })
       .catch(() => undefined);
-  for (const a of agents) {
-    await lab.setLink(a.host, true).catch(() => undefined);
-    await a.stop().catch(() => undefined);
-  }
-  for (const a of agents) await scrubAgent(a);
-  await cp?.stop();
-  await registry?.stop();
-  await lab?.destroy();
+  // The dead-host test takes a link down: up again, so its agent can stop cleanly.
+  for (const a of agents) await lab?.setLink(a.host, true).catch(() => undefined);
+  await cluster?.stop();
 }, 180_000);
 
 describe('scheduler and controllers on three hosts', () => {

@@ -1,32 +1,22 @@
 // Priority admission through the Registry, against a real etcd: what a pod
 // create does with spec.priorityClassName, and the one-default rule.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from '../../../test/support/etcd.js';
-import { EtcdStore } from '../../store/etcd-store.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { findResource } from '../resources.js';
 import { ApiError } from '../status.js';
-import { Registry } from './registry.js';
+import type { Registry } from './registry.js';
+import { useHarness } from '../../controllers/workload-test-fixture.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const PCS = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
 
-let etcd: TestEtcd;
-let store: EtcdStore;
+const h = useHarness();
 let registry: Registry;
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  store = new EtcdStore({ endpoints: etcd.endpoints });
-  registry = new Registry(store);
-  await registry.ensureSystemNamespaces();
+  registry = h.api;
   await registry.ensureSystemPriorityClasses();
   await registry.ensureSystemPriorityClasses();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await etcd?.stop();
 });
 
 const pod = (name: string, spec: Record<string, unknown> = {}): unknown => ({
