@@ -18,6 +18,9 @@ set -x
 "${SHOAL[@]}" apply -f deploy/examples/web.yaml --wait --timeout 3m
 "${SHOAL[@]}" get pods -o wide
 "${SHOAL[@]}" get deploy,svc,ep
+# The page, from host 1, through the Service's virtual IP (any host's pod answers).
+VIP=$("${SHOAL[@]}" get svc web -o jsonpath='{.spec.clusterIP}')
+nsenter --net="/run/netns/shoal-$NAME-1" wget -q -O - "http://$VIP/"
 { set +x; } 2>/dev/null
 echo
 echo "The cluster stays up: try 'shoal get nodes', 'shoal scale deploy/web --replicas 5',"

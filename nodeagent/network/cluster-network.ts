@@ -73,6 +73,7 @@ export class ClusterNetworkAgent {
     await Promise.all([
       this.routes.sync(
         net.nodes.map((n) => ({ name: n.name, podCidr: n.pod_cidr, internalIp: n.internal_ip })),
+        net.service_cidr,
       ),
       this.proxy.sync({
         services: servicePortsOf(services, endpoints),

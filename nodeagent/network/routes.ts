@@ -47,10 +47,13 @@ export class HostRoutes {
 
   constructor(private readonly opts: HostRoutesOptions) {}
 
-  /** Makes the tagged routes exactly one per other node with a pod CIDR and an address. */
-  sync(nodes: NodeRouteInput[]): Promise<void> {
+  /**
+   * Makes the tagged routes exactly one per other node with a pod CIDR and an
+   * address, plus one for the Service CIDR when given.
+   */
+  sync(nodes: NodeRouteInput[], serviceCidr?: string): Promise<void> {
     this.queue = this.queue
-      .then(() => this.apply(nodes))
+      .then(() => this.apply(nodes, serviceCidr))
       .catch((err: unknown) => {
         this.applied = undefined;
         this.opts.logger?.error({ err }, 'programming node routes failed');
@@ -66,7 +69,7 @@ export class HostRoutes {
     this.applied = undefined;
   }
 
-  private async apply(nodes: NodeRouteInput[]): Promise<void> {
+  private async apply(nodes: NodeRouteInput[], serviceCidr?: string): Promise<void> {
     if (!this.prepared) {
       await this.sysctl('net/ipv4/ip_forward', '1');
       await this.sysctl('net/bridge/bridge-nf-call-iptables', '1').catch((err: unknown) =>
@@ -82,17 +85,45 @@ export class HostRoutes {
       if (n.name === this.opts.nodeName || !n.podCidr || !n.internalIp) continue;
       wanted.set(n.podCidr, n.internalIp);
     }
+    // A host without a default route (the lab's, `cluster up`'s) has no route
+    // to a Service VIP, so its own processes fail before the OUTPUT chain's
+    // DNAT runs. A route out of the node's own interface, with its address as
+    // source, lets the DNAT happen; the rerouted packet then goes to the pod.
+    const self = nodes.find((n) => n.name === this.opts.nodeName)?.internalIp;
+    const serviceRoute = serviceCidr && self ? await this.deviceOf(self) : undefined;
+    if (serviceCidr && serviceRoute) wanted.set(serviceCidr, `${serviceRoute} ${self}`);
     // Most ClusterNetwork messages are Endpoints changes: no process to spawn
     // when the routes are what was last applied. A restart applies them afresh.
     const key = JSON.stringify([...wanted].sort());
     if (key === this.applied) return;
     for (const [cidr, via] of wanted) {
-      await this.ip('route', 'replace', cidr, 'via', via, 'proto', ROUTE_PROTO);
+      if (cidr === serviceCidr) {
+        await this.ip(
+          'route',
+          'replace',
+          cidr,
+          'dev',
+          serviceRoute!,
+          'src',
+          self!,
+          'proto',
+          ROUTE_PROTO,
+        );
+      } else {
+        await this.ip('route', 'replace', cidr, 'via', via, 'proto', ROUTE_PROTO);
+      }
     }
     for (const dst of await this.current()) {
       if (!wanted.has(dst)) await this.ip('route', 'del', dst, 'proto', ROUTE_PROTO);
     }
     this.applied = key;
+  }
+
+  /** The interface that holds address ip, or undefined. */
+  private async deviceOf(ip: string): Promise<string | undefined> {
+    const out = await this.ip('-o', 'addr', 'show', 'to', ip).catch(() => '');
+    // "2: eth0    inet 10.213.0.10/24 …"
+    return /^\d+:\s+([^\s@]+)/.exec(out)?.[1];
   }
 
   private async current(): Promise<string[]> {
