@@ -129,7 +129,11 @@ function benchPod(name: string, node: string, image: string): k8s.V1Pod {
     spec: {
       nodeName: node,
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image, command: ['sleep', '3600'] }],
+      // The image is cached (the warm-up pulled it): :latest would default to
+      // Always and ask the registry again for every pod, which is not a pod start.
+      containers: [
+        { name: 'main', image, imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
+      ],
     },
   };
 }
