@@ -1,6 +1,7 @@
 // GET pods/{name}/log: finds the pod's node and relays the log bytes its
 // agent streams back, as text/plain, for as long as the client listens.
 
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../api/registry/registry.js';
 import { findResource } from '../api/resources.js';
@@ -71,9 +72,36 @@ export function podLogsHandler(registry: Registry, gateway: AgentGateway) {
       limit_bytes: intParam(q, 'limitBytes', 0),
     });
     req.raw.on('close', () => stream.destroy());
+    // An agent that cannot read the logs (no previous instance, no such
+    // container) says so at once: answer that as kube-apiserver does, a 400
+    // Status, rather than a 200 whose body is the error. Headers go out at the
+    // first byte, or after a short wait so a quiet `-f` still starts streaming.
+    const first = await firstSignal(stream, FIRST_BYTE_WAIT_MS);
+    if (first instanceof Error) throw new ApiError('BadRequest', first.message);
     reply.hijack();
     reply.raw.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     stream.on('error', (err) => reply.raw.end(`\n${err.message}\n`));
     stream.pipe(reply.raw);
   };
+}
+
+const FIRST_BYTE_WAIT_MS = 1_000;
+
+/** Resolves with the stream's error if it fails before data, end or the wait runs out. */
+function firstSignal(stream: Readable, waitMs: number): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      stream.off('readable', onReady);
+      stream.off('error', done);
+      stream.off('close', onReady);
+      resolve(err);
+    };
+    const onReady = (): void => done();
+    const timer = setTimeout(onReady, waitMs);
+    // 'readable' also fires at the end of an empty stream; peeking does not consume.
+    stream.once('readable', onReady);
+    stream.once('error', done);
+    stream.once('close', onReady);
+  });
 }

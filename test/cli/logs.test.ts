@@ -244,9 +244,11 @@ describe('logs', () => {
       .toBeGreaterThanOrEqual(1);
     const r = await runCli(['logs', 'crasher', '--previous', ...k]);
     expect(r).toMatchObject({ code: 0, stdout: 'boom\n' });
-    // A container that never restarted has no previous instance.
+    // A container that never restarted has no previous instance: a 400, as kube-apiserver answers.
     const none = await runCli(['logs', 'counter', '-p', ...k]);
-    expect(none.stdout + none.stderr).toContain(
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain(
       'previous terminated container "main" in pod "counter" not found',
     );
   });
