@@ -20,7 +20,7 @@ import type { Informer } from './runtime/informer.js';
 import { objectKeyOf } from './runtime/informer.js';
 import type { EventRecorder } from './runtime/events.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import type { Controller, ControllerDeps } from './types.js';
 import {
   InFlightWrites,
@@ -91,9 +91,9 @@ export class DaemonSetController implements Controller {
   private readonly pods: Informer;
   private readonly nodes: Informer;
   private readonly queue = new WorkQueue('daemonset');
+  private readonly workers = new Workers(this.queue, this);
   private readonly inFlight = new InFlightWrites();
   private readonly now: () => Date;
-  private running: Promise<void> | undefined;
 
   constructor(
     deps: ControllerDeps,
@@ -129,15 +129,11 @@ export class DaemonSetController implements Controller {
 
   async start(): Promise<void> {
     this.enqueueAll();
-    this.running = runWorkers(this.queue, this, {
-      workers: this.opts.workers ?? 2,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.opts.workers ?? 2, logger: this.log });
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.running;
+    await this.workers.stop();
   }
 
   /** Converges the DaemonSet `namespace/name`: creates, deletes, then status. */

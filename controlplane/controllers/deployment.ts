@@ -22,7 +22,7 @@ import type { Registry } from '../api/registry/registry.js';
 import type { LabelSelectorRequirement } from '../api/selectors.js';
 import type { EventRecorder } from './runtime/events.js';
 import type { Informer } from './runtime/informer.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import type { Controller, ControllerDeps } from './types.js';
 import {
@@ -358,6 +358,7 @@ function setNewReplicaSetAnnotations(
 export class DeploymentController implements Controller {
   readonly name = 'deployment';
   private readonly queue = new WorkQueue('deployment');
+  private readonly workers = new Workers(this.queue, this);
   private readonly registry: Registry;
   private readonly events: EventRecorder;
   private readonly log: Logger | undefined;
@@ -366,7 +367,6 @@ export class DeploymentController implements Controller {
   private readonly podInformer: Informer;
   private readonly now: () => Date;
   private readonly workerCount: number;
-  private workers: Promise<void> | undefined;
 
   constructor(deps: ControllerDeps, opts: DeploymentControllerOptions = {}) {
     this.registry = deps.registry;
@@ -392,16 +392,12 @@ export class DeploymentController implements Controller {
   }
 
   start(): Promise<void> {
-    this.workers ??= runWorkers(this.queue, this, {
-      workers: this.workerCount,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.workerCount, logger: this.log });
     return Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.workers;
+    await this.workers.stop();
   }
 
   /** Converges one Deployment (`namespace/name`); throws to be retried with backoff. */

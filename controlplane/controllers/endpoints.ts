@@ -19,7 +19,7 @@ import { findResource } from '../api/resources.js';
 import type { Informer } from './runtime/informer.js';
 import { objectKeyOf } from './runtime/informer.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import type { Controller, ControllerDeps } from './types.js';
 import { isApiError, isPodReady, isPodTerminal } from './owner-refs.js';
 
@@ -67,7 +67,7 @@ export class EndpointsController implements Controller {
   private readonly endpoints: Informer;
   private readonly pods: Informer;
   private readonly queue = new WorkQueue('endpoints');
-  private running: Promise<void> | undefined;
+  private readonly workers = new Workers(this.queue, this);
 
   constructor(
     deps: ControllerDeps,
@@ -99,15 +99,11 @@ export class EndpointsController implements Controller {
       if (ep.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE)
         this.queue.add(objectKeyOf(ep));
     }
-    this.running = runWorkers(this.queue, this, {
-      workers: this.opts.workers ?? 2,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.opts.workers ?? 2, logger: this.log });
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.running;
+    await this.workers.stop();
   }
 
   /** Converges the Endpoints `namespace/name` with the Service of that name. */

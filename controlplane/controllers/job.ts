@@ -26,7 +26,7 @@ import type { Informer } from './runtime/informer.js';
 import { objectKeyOf } from './runtime/informer.js';
 import type { EventRecorder } from './runtime/events.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import type { Controller, ControllerDeps } from './types.js';
 import {
   InFlightWrites,
@@ -70,9 +70,9 @@ export class JobController implements Controller {
   private readonly jobs: Informer;
   private readonly pods: Informer;
   private readonly queue = new WorkQueue('job');
+  private readonly workers = new Workers(this.queue, this);
   private readonly inFlight = new InFlightWrites();
   private readonly now: () => Date;
-  private running: Promise<void> | undefined;
 
   constructor(
     deps: ControllerDeps,
@@ -98,15 +98,11 @@ export class JobController implements Controller {
 
   async start(): Promise<void> {
     for (const job of this.jobs.list()) this.queue.add(objectKeyOf(job));
-    this.running = runWorkers(this.queue, this, {
-      workers: this.opts.workers ?? 2,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.opts.workers ?? 2, logger: this.log });
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.running;
+    await this.workers.stop();
   }
 
   /** Converges the Job `namespace/name`: pods, then status; a finished Job only waits for its TTL. */

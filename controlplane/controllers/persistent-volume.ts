@@ -34,7 +34,7 @@ import type { Informer } from './runtime/informer.js';
 import { objectKeyOf } from './runtime/informer.js';
 import type { EventRecorder } from './runtime/events.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import type { Controller, ControllerDeps } from './types.js';
 import { isApiError, isPodTerminal } from './owner-refs.js';
 import {
@@ -129,7 +129,7 @@ export class PersistentVolumeController implements Controller {
   private readonly pods: Informer;
   private readonly nodes: Informer;
   private readonly queue = new WorkQueue('persistent-volume');
-  private running: Promise<void> | undefined;
+  private readonly workers = new Workers(this.queue, this);
 
   constructor(
     deps: ControllerDeps,
@@ -182,15 +182,11 @@ export class PersistentVolumeController implements Controller {
   async start(): Promise<void> {
     for (const c of this.claims.list()) this.queue.add(`claim:${objectKeyOf(c)}`);
     for (const v of this.volumes.list()) this.queue.add(`volume:${objectKeyOf(v)}`);
-    this.running = runWorkers(this.queue, this, {
-      workers: this.opts.workers ?? 2,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.opts.workers ?? 2, logger: this.log });
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.running;
+    await this.workers.stop();
   }
 
   private claimChanged(c: KubeObject): void {

@@ -13,7 +13,7 @@ import { findResource } from '../api/resources.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { EventRecorder } from './runtime/events.js';
 import type { Informer } from './runtime/informer.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import type { Controller, ControllerDeps } from './types.js';
 import { ControllerExpectations } from './expectations.js';
@@ -56,6 +56,7 @@ export class ReplicaSetController implements Controller {
   /** Public so tests can see what a reconcile is still waiting for. */
   readonly expectations = new ControllerExpectations(() => this.now().getTime());
   private readonly queue = new WorkQueue('replicaset');
+  private readonly workers = new Workers(this.queue, this);
   private readonly registry: Registry;
   private readonly events: EventRecorder;
   private readonly log: Logger | undefined;
@@ -63,7 +64,6 @@ export class ReplicaSetController implements Controller {
   private readonly podInformer: Informer;
   private readonly now: () => Date;
   private readonly workerCount: number;
-  private workers: Promise<void> | undefined;
 
   constructor(deps: ControllerDeps, opts: ReplicaSetControllerOptions = {}) {
     this.registry = deps.registry;
@@ -89,16 +89,12 @@ export class ReplicaSetController implements Controller {
   }
 
   start(): Promise<void> {
-    this.workers ??= runWorkers(this.queue, this, {
-      workers: this.workerCount,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.workerCount, logger: this.log });
     return Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.workers;
+    await this.workers.stop();
   }
 
   /** Converges one ReplicaSet (`namespace/name`); throws to be retried with backoff. */

@@ -30,7 +30,7 @@ import type { Informer } from './runtime/informer.js';
 import { objectKeyOf } from './runtime/informer.js';
 import type { EventRecorder } from './runtime/events.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { runWorkers } from './runtime/run.js';
+import { Workers } from './runtime/run.js';
 import type { Controller, ControllerDeps } from './types.js';
 import {
   InFlightWrites,
@@ -171,9 +171,9 @@ export class StatefulSetController implements Controller {
   private readonly pods: Informer;
   private readonly claims: Informer;
   private readonly queue = new WorkQueue('statefulset');
+  private readonly workers = new Workers(this.queue, this);
   private readonly inFlight = new InFlightWrites();
   private readonly now: () => Date;
-  private running: Promise<void> | undefined;
 
   constructor(
     deps: ControllerDeps,
@@ -200,15 +200,11 @@ export class StatefulSetController implements Controller {
 
   async start(): Promise<void> {
     for (const s of this.sets.list()) this.queue.add(objectKeyOf(s));
-    this.running = runWorkers(this.queue, this, {
-      workers: this.opts.workers ?? 2,
-      ...(this.log ? { logger: this.log } : {}),
-    });
+    this.workers.start({ workers: this.opts.workers ?? 2, logger: this.log });
   }
 
   async stop(): Promise<void> {
-    this.queue.shutdown();
-    await this.running;
+    await this.workers.stop();
   }
 
   private podChanged(pod: KubeObject, now: KubeObject | undefined): void {

@@ -46,3 +46,29 @@ export function runWorkers(
   };
   return Promise.all(Array.from({ length: opts.workers ?? 1 }, worker)).then(() => undefined);
 }
+
+/**
+ * runWorkers with its lifetime, as every controller holds it: start() once
+ * (a second start is a no-op), stop() shuts the queue down and waits for the
+ * workers to finish what they hold.
+ */
+export class Workers {
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly queue: WorkQueue,
+    private readonly reconciler: Reconciler,
+  ) {}
+
+  start(opts: { workers?: number; logger?: Logger | undefined } = {}): void {
+    this.running ??= runWorkers(this.queue, this.reconciler, {
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.queue.shutdown();
+    await this.running;
+  }
+}
