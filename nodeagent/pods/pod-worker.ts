@@ -442,7 +442,10 @@ export class PodWorker {
         }
       }
     }
-    return before !== JSON.stringify(this.state.containers) || this.probeChanged;
+    // A probe's verdict changed since the last sync: report once, then forget it.
+    const probed = this.probeChanged;
+    this.probeChanged = false;
+    return before !== JSON.stringify(this.state.containers) || probed;
   }
 
   private probeChanged = false;
