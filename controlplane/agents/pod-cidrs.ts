@@ -82,8 +82,9 @@ export class PodCidrAllocator {
         this.hint = (slot + 1) % this.slots;
         return cidr;
       }
-      // Another replica took it; the watch will say for whom.
-      this.used.set(cidr, '');
+      // Taken in etcd: by another replica (the watch will say for whom) or by
+      // a node whose release is still on its way. Not marked here, so a slot
+      // freed a moment later is found by the next allocation.
     }
     return undefined;
   }
@@ -129,11 +130,16 @@ export class PodCidrAllocator {
             this.used.set(cidr, name);
             return;
           }
-          this.used.delete(cidr);
-          // Every replica sees the delete; release() is a no-op for all but the first.
-          this.claims.release(cidr, ownerOf(name)).catch((err: unknown) => {
-            this.opts.logger?.warn({ err, node: name, cidr }, 'releasing a pod CIDR failed');
-          });
+          // Every replica sees the delete; release() is a no-op for all but the
+          // first. The slot is offered again once its claim is gone.
+          this.claims
+            .release(cidr, ownerOf(name))
+            .catch((err: unknown) => {
+              this.opts.logger?.warn({ err, node: name, cidr }, 'releasing a pod CIDR failed');
+            })
+            .finally(() => {
+              if (this.used.get(cidr) === name) this.used.delete(cidr);
+            });
         },
         onError: (err) => {
           this.opts.logger?.warn({ err }, 'node watch for pod CIDRs ended; relisting');
