@@ -337,7 +337,8 @@ describe('pod networking and Services across three hosts', () => {
     expect(await state()).not.toContain('SHOAL-');
     await agents[0]!.restart();
     await expect.poll(state, POLL).toBe(before);
-  });
+    // Room for the polls: a restart and re-adoption under a loaded suite take a while.
+  }, 180_000);
 
   it('removes the Service rules on every host when the Service is deleted', async () => {
     for (const h of lab.hosts) expect(await natRules(h.name)).toContain('default/web');
@@ -348,7 +349,7 @@ describe('pod networking and Services across three hosts', () => {
         .toBe(false);
       expect(await natRules(h.name)).not.toMatch(/SHOAL-(SVC|SEP)-/);
     }
-  });
+  }, 180_000);
 });
 
 describe('after the test', () => {
