@@ -7,6 +7,8 @@ import { Etcd3, type IOptions, type IKeyValue, type IWatchResponse } from 'etcd3
 import type { KubeObject } from '../api/objects.js';
 import { StoreError } from './errors.js';
 import { LeaseManager, type ExpiringPrefix } from './lease-manager.js';
+import { TxnBatcher } from './txn-batcher.js';
+import { SharedWatch } from './shared-watch.js';
 import type {
   DeletePreconditions,
   ListOptions,
@@ -44,6 +46,10 @@ export class EtcdStore implements Store {
   private readonly client: Etcd3;
   private readonly metrics: EtcdStoreMetrics | undefined;
   private readonly leases: { prefix: string; manager: LeaseManager }[];
+  /** Every write goes through here: one etcd txn per event-loop turn, not per write. */
+  private readonly writes: TxnBatcher;
+  /** One etcd watch per prefix for every watcher in this process that it can serve. */
+  private readonly sharedWatches = new Map<string, SharedWatch>();
 
   constructor(opts: EtcdStoreOptions) {
     this.metrics = opts.metrics;
@@ -58,19 +64,21 @@ export class EtcdStore implements Store {
       dialTimeout: opts.dialTimeoutMs ?? 5000,
     };
     this.client = new Etcd3(options);
+    this.writes = new TxnBatcher({ send: (req) => this.client.kv.txn(req) });
   }
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
     const value = encode(obj);
     const lease = await this.leaseFor(key);
+    const k = Buffer.from(key);
     const res = await this.call(
       key,
       () =>
-        this.client.kv.txn({
-          compare: [
-            { key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 },
-          ],
-          success: [{ request_put: { key: Buffer.from(key), value, ...lease } }],
+        this.writes.submit({
+          key,
+          compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: k, value, ...lease } }],
+          size: value.length,
         }),
       'create',
     );
@@ -91,10 +99,12 @@ export class EtcdStore implements Store {
     const res = await this.call(
       key,
       () =>
-        this.client.kv.txn({
+        this.writes.submit({
+          key,
           compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
           success: [{ request_put: { key: k, value, ...lease } }],
           failure: [{ request_range: { key: k, keys_only: true } }],
+          size: value.length,
         }),
       'update',
     );
@@ -140,9 +150,11 @@ export class EtcdStore implements Store {
       const res = await this.call(
         key,
         () =>
-          this.client.kv.txn({
+          this.writes.submit({
+            key,
             compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: revision }],
             success: [{ request_delete_range: { key: k } }],
+            size: k.length,
           }),
         'delete',
       );
@@ -206,6 +218,30 @@ export class EtcdStore implements Store {
   }
 
   async watch(
+    prefix: string,
+    fromRevision: number | undefined,
+    cb: WatchCallbacks,
+  ): Promise<WatchHandle> {
+    if (fromRevision === undefined || fromRevision <= 0)
+      return this.etcdWatch(prefix, fromRevision, cb);
+    let shared = this.sharedWatches.get(prefix);
+    if (shared && !shared.covers(fromRevision)) return this.etcdWatch(prefix, fromRevision, cb);
+    if (!shared) {
+      const created = new SharedWatch(
+        fromRevision,
+        (upstream) => this.etcdWatch(prefix, fromRevision, upstream),
+        () => {
+          if (this.sharedWatches.get(prefix) === created) this.sharedWatches.delete(prefix);
+        },
+      );
+      this.sharedWatches.set(prefix, created);
+      shared = created;
+    }
+    return shared.attach(fromRevision, cb);
+  }
+
+  /** A watch of its own on etcd. */
+  private async etcdWatch(
     prefix: string,
     fromRevision: number | undefined,
     cb: WatchCallbacks,

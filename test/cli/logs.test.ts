@@ -287,7 +287,10 @@ describe('rollout and drain with a real agent', () => {
     expect(r.stdout).toBe('deployment.apps/web restarted\n');
     r = await runCli(['rollout', 'status', 'deploy/web', '--timeout', '90s', ...k]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Waiting for deployment "web" rollout to finish: /);
+    // kubectl's first line when the controller has not yet seen the restart's new generation.
+    expect(r.stdout).toMatch(
+      /^(Waiting for deployment spec update to be observed\.\.\.\n)?Waiting for deployment "web" rollout to finish: /,
+    );
     expect(r.stdout.endsWith('deployment "web" successfully rolled out\n')).toBe(true);
     const h = await runCli(['rollout', 'history', 'deploy/web', ...k]);
     expect(h.stdout).toBe(
