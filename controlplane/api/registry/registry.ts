@@ -651,7 +651,8 @@ export class Registry {
     for (;;) {
       const current = known ?? (await this.get(r, namespace, name));
       known = undefined;
-      const requested = mutate(structuredClone(current));
+      // mutate must not change current (update ignores it, patch copies it, apply merges into a copy).
+      const requested = mutate(current);
       const next = this.prepareUpdate(r, current, requested, opts);
       if (next === 'unchanged') return current;
       if (opts.dryRun) return next;
@@ -693,6 +694,18 @@ export class Registry {
     requested: KubeObject,
     opts: InternalWriteOptions,
   ): KubeObject | 'unchanged' {
+    if (opts.subresource === 'status') {
+      // The status subresource changes status only (never spec or metadata).
+      // Only status is copied: the rest is current's, which nothing here
+      // changes, and copying whole objects was a large part of every agent's
+      // status report.
+      const merged: KubeObject = {
+        ...current,
+        metadata: { ...current.metadata },
+        status: structuredClone(requested.status),
+      };
+      return this.finishUpdate(r, current, merged, opts);
+    }
     const next = structuredClone(requested);
     next.apiVersion = apiVersionOf(r);
     next.kind = r.kind;
@@ -713,13 +726,6 @@ export class Registry {
     if (cm.generation !== undefined) nm.generation = cm.generation;
     else delete nm.generation;
 
-    if (opts.subresource === 'status') {
-      // The status subresource changes status only (and never the spec).
-      const status = next.status;
-      const merged: KubeObject = structuredClone(current);
-      merged.status = status;
-      return this.finishUpdate(r, current, merged, opts);
-    }
     if (hasStatus(r)) {
       if (current.status === undefined) delete next.status;
       else next.status = structuredClone(current.status);
