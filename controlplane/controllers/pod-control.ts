@@ -8,6 +8,7 @@
 
 import type { KubeObject, OwnerReference } from '../api/objects.js';
 import { isRecord } from '../api/objects.js';
+import type { Informer } from './runtime/informer.js';
 import {
   fromLabelSelector,
   matchesLabels,
@@ -55,6 +56,29 @@ export function rfc3339(d: Date): string {
 /** The ownerReference with controller: true, if any (metav1.GetControllerOf). */
 export function controllerRef(obj: KubeObject): OwnerReference | undefined {
   return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** Informer index (Informer.addIndex): objects by their controller's uid, orphans by `orphan/<namespace>`. */
+export const BY_CONTROLLER = 'controller';
+
+export function controllerIndex(obj: KubeObject): string[] {
+  return [controllerRef(obj)?.uid ?? orphansOf(obj.metadata.namespace ?? '')];
+}
+
+function orphansOf(namespace: string): string {
+  return `orphan/${namespace}`;
+}
+
+/**
+ * What claimObjects needs to see for `owner`, from an informer indexed with
+ * BY_CONTROLLER: the objects it controls and the orphans of its namespace
+ * (those controlled by others it would skip anyway).
+ */
+export function claimCandidates(informer: Informer, owner: KubeObject): KubeObject[] {
+  return [
+    ...informer.byIndex(BY_CONTROLLER, owner.metadata.uid ?? ''),
+    ...informer.byIndex(BY_CONTROLLER, orphansOf(owner.metadata.namespace ?? '')),
+  ];
 }
 
 /** A controller reference to owner; blockOwnerDeletion lets foreground deletion wait for the child. */

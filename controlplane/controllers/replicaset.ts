@@ -18,6 +18,9 @@ import { WorkQueue } from './runtime/workqueue.js';
 import type { Controller, ControllerDeps } from './types.js';
 import { ControllerExpectations } from './expectations.js';
 import {
+  BY_CONTROLLER,
+  claimCandidates,
+  controllerIndex,
   adoptionPatch,
   claimObjects,
   controllerRef,
@@ -73,6 +76,7 @@ export class ReplicaSetController implements Controller {
     this.workerCount = opts.workers ?? 2;
     this.rsInformer = deps.informers.forResource(REPLICASETS);
     this.podInformer = deps.informers.forResource(PODS);
+    this.podInformer.addIndex(BY_CONTROLLER, controllerIndex);
     this.rsInformer.on({
       add: (rs) => this.queue.add(keyOf(rs)),
       update: (_old, rs) => this.queue.add(keyOf(rs)),
@@ -105,8 +109,7 @@ export class ReplicaSetController implements Controller {
       return;
     }
     const needsSync = this.expectations.satisfied(key);
-    const ns = rs.metadata.namespace;
-    const active = filterActivePods(this.podInformer.list((p) => p.metadata.namespace === ns));
+    const active = filterActivePods(claimCandidates(this.podInformer, rs));
     const pods = await this.claimPods(rs, active);
 
     let manageError: unknown;
@@ -261,10 +264,7 @@ export class ReplicaSetController implements Controller {
       }
     }
     if (rs.metadata.uid) siblings.add(rs.metadata.uid);
-    return this.podInformer.list((p) => {
-      const ref = controllerRef(p);
-      return p.metadata.namespace === ns && ref !== undefined && siblings.has(ref.uid);
-    });
+    return [...siblings].flatMap((uid) => this.podInformer.byIndex(BY_CONTROLLER, uid));
   }
 
   // ---- status ----
