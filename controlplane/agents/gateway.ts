@@ -19,6 +19,7 @@ import {
   type ServerUnaryCall,
   type sendUnaryData,
   type ServerCredentials,
+  type ServiceDefinition,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { loadAgentProtocol } from '../../proto/load.js';
@@ -140,7 +141,7 @@ export class AgentGateway {
     });
     const proto = loadAgentProtocol().shoal.agent.v1;
     this.server.addService(proto.Join.service, { Join: this.join.bind(this) });
-    this.server.addService(proto.Agent.service, {
+    this.server.addService(encodeNetworkOnce(proto.Agent.service), {
       Connect: this.connect.bind(this),
       SendLogs: this.receiveLogs.bind(this),
     });
@@ -541,7 +542,8 @@ export class AgentGateway {
         PODS,
         namespace,
         name,
-        { ...pod, metadata: { ...pod.metadata, resourceVersion: undefined }, status },
+        // The status subresource takes only status from the body: the rest is not sent to be copied.
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, status },
         // The pod boundPod just read: written on without a second read.
         { fieldManager: 'shoal-agent', subresource: 'status', current: pod },
       );
@@ -653,4 +655,28 @@ function bare(pod: KubeObject): DesiredPod {
 function sameSecret(a: string, b: string): boolean {
   const h = (s: string): Buffer => createHash('sha256').update(s).digest();
   return b !== '' && timingSafeEqual(h(a), h(b));
+}
+
+/**
+ * The Agent service with a Connect serializer that encodes each cluster
+ * network message once, however many streams it is written to: NetworkState
+ * hands the same object to every agent. Only those messages are cached (by
+ * object identity), since they are never changed after being built; every
+ * other message is encoded per write as before.
+ */
+function encodeNetworkOnce(service: ServiceDefinition): ServiceDefinition {
+  const connect = service['Connect'];
+  if (!connect) return service;
+  const serialize = connect.responseSerialize as (m: ControlMessage) => Buffer;
+  const encoded = new WeakMap<ControlMessage, Buffer>();
+  const responseSerialize = (m: ControlMessage): Buffer => {
+    if (!m.network) return serialize(m);
+    let bytes = encoded.get(m);
+    if (!bytes) {
+      bytes = serialize(m);
+      encoded.set(m, bytes);
+    }
+    return bytes;
+  };
+  return { ...service, Connect: { ...connect, responseSerialize } };
 }

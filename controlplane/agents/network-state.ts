@@ -2,11 +2,14 @@
 // Services: the Nodes' pod CIDRs and addresses, the Services and their
 // Endpoints. One list+watch per kind for the whole gateway (not one per agent
 // stream), kept in memory; every subscribed agent gets the whole
-// ClusterNetwork when it connects and again after each change. Changes are
-// coalesced: a burst (a rollout touching a hundred Endpoints) costs at most
-// one send per FLUSH_MS, and the message is encoded once for all agents.
-// Sending the whole state, not deltas, keeps both sides level-triggered: an
-// agent that missed a message is right again after the next one.
+// ClusterNetwork when it connects, then a delta (what was added, changed or
+// removed) after each change. Changes are coalesced: a burst (a rollout
+// touching a hundred Endpoints, a hundred nodes joining) costs at most one
+// send per FLUSH_MS, and the one delta object goes to every agent, so the
+// gateway encodes it once. Whole state after every change cost O(nodes) per
+// agent per change: 1,000 nodes joining spent most of the control plane's CPU
+// encoding route tables. The stream delivers in order and a reconnect starts
+// with the whole state again, so an agent is never left with a partial view.
 
 import type { Logger } from 'pino';
 import type { Registry, WatchEvent } from '../api/registry/registry.js';
@@ -42,15 +45,19 @@ interface Kind {
   resource: ResourceInfo;
   /** namespace/name → what agents get of it. */
   items: Map<string, string>;
+  /** Keys changed since the last send. */
+  dirty: Set<string>;
   watch?: WatchHandle;
 }
 
 export class NetworkState {
   private readonly nodes = new Map<string, NodeRoute>();
   private readonly kinds: Kind[] = [
-    { resource: SERVICES, items: new Map() },
-    { resource: ENDPOINTS, items: new Map() },
+    { resource: SERVICES, items: new Map(), dirty: new Set() },
+    { resource: ENDPOINTS, items: new Map(), dirty: new Set() },
   ];
+  /** Node names changed since the last send. */
+  private readonly dirtyNodes = new Set<string>();
   private nodeWatch: WatchHandle | undefined;
   private readonly subscribers = new Set<Send>();
   private started: Promise<void> | undefined;
@@ -63,8 +70,8 @@ export class NetworkState {
   constructor(private readonly opts: NetworkStateOptions) {}
 
   /**
-   * Sends the node config and the whole network to `send` now, and again
-   * after every change until the returned function is called.
+   * Sends the node config and the whole network to `send` now, and what
+   * changed after every change until the returned function is called.
    */
   async subscribe(send: Send): Promise<() => void> {
     await this.start();
@@ -89,10 +96,46 @@ export class NetworkState {
     this.subscribers.clear();
   }
 
-  /** The message every agent gets now (built once per change). */
+  /** The whole network, as an agent gets it on connect (built once per change). */
   message(): ControlMessage {
     this.current ??= { network: this.build() };
     return this.current;
+  }
+
+  /** What changed since the last send; removes the marks. */
+  private delta(): ControlMessage {
+    const nodes: NodeRoute[] = [];
+    const removedNodes: string[] = [];
+    for (const name of this.dirtyNodes) {
+      const route = this.nodes.get(name);
+      if (route) nodes.push(route);
+      else removedNodes.push(name);
+    }
+    this.dirtyNodes.clear();
+    const [services, endpoints] = this.kinds.map((k) => {
+      const upserts: string[] = [];
+      const removed: string[] = [];
+      for (const key of k.dirty) {
+        const v = k.items.get(key);
+        if (v === undefined) removed.push(key);
+        else upserts.push(v);
+      }
+      k.dirty.clear();
+      return { upserts, removed };
+    }) as [Changes, Changes];
+    return {
+      network: {
+        delta: true,
+        nodes,
+        removed_nodes: removedNodes,
+        services_json: services.upserts,
+        removed_services: services.removed,
+        endpoints_json: endpoints.upserts,
+        removed_endpoints: endpoints.removed,
+        cluster_cidr: this.opts.clusterCidr,
+        service_cidr: this.opts.serviceCidr,
+      },
+    };
   }
 
   private build(): ClusterNetwork {
@@ -119,6 +162,8 @@ export class NetworkState {
   private async sync(): Promise<void> {
     const reg = this.opts.registry;
     const nodes = await reg.list(NODES, undefined);
+    // A relist: names that vanished while the watch was down are deltas too.
+    for (const name of this.nodes.keys()) this.dirtyNodes.add(name);
     this.nodes.clear();
     for (const n of nodes.items) this.onNode({ type: 'ADDED', object: n });
     this.nodeWatch = await reg.watch(
@@ -129,20 +174,26 @@ export class NetworkState {
     );
     for (const kind of this.kinds) {
       const list = await reg.list(kind.resource, undefined);
+      for (const key of kind.items.keys()) kind.dirty.add(key);
       kind.items.clear();
-      for (const o of list.items) kind.items.set(keyOf(o), slim(o));
+      for (const o of list.items) {
+        kind.items.set(keyOf(o), slim(o));
+        kind.dirty.add(keyOf(o));
+      }
       kind.watch = await reg.watch(
         kind.resource,
         undefined,
         { resourceVersion: String(list.revision) },
         {
           onEvent: (ev) => {
-            if (ev.type === 'DELETED') kind.items.delete(keyOf(ev.object));
+            const key = keyOf(ev.object);
+            if (ev.type === 'DELETED') kind.items.delete(key);
             else {
               const next = slim(ev.object);
-              if (kind.items.get(keyOf(ev.object)) === next) return;
-              kind.items.set(keyOf(ev.object), next);
+              if (kind.items.get(key) === next) return;
+              kind.items.set(key, next);
             }
+            kind.dirty.add(key);
             this.changed();
           },
           onError: (err) => this.failed(err),
@@ -169,6 +220,7 @@ export class NetworkState {
         return;
       this.nodes.set(name, route);
     }
+    this.dirtyNodes.add(name);
     this.changed();
   }
 
@@ -205,7 +257,7 @@ export class NetworkState {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastFlush = Date.now();
-      const msg = this.message();
+      const msg = this.delta();
       for (const send of this.subscribers) {
         try {
           send(msg);
@@ -215,6 +267,11 @@ export class NetworkState {
       }
     }, wait);
   }
+}
+
+interface Changes {
+  upserts: string[];
+  removed: string[];
 }
 
 function keyOf(o: KubeObject): string {

@@ -1,5 +1,6 @@
-// The agent's side of ClusterNetwork: each message the control plane sends
-// (whole, on connect and after changes) is turned into host-gw routes
+// The agent's side of ClusterNetwork: the control plane sends the whole
+// network on connect, then deltas; the agent keeps the whole view here and
+// turns it, after each message, into host-gw routes
 // (routes.ts), Service rules (service-proxy.ts) and the DNS server's records
 // (dns.ts). Every step is a level-triggered sync, so applying the same
 // message twice, or after a restart, gives the same kernel state.
@@ -28,6 +29,7 @@ export class ClusterNetworkAgent {
   readonly proxy: ServiceProxy;
   readonly dns: ClusterDns;
   private config: { nameserver: string; domain: string } | undefined;
+  /** The whole network as last applied: a delta is merged into it. */
   private last: ClusterNetwork__Output | undefined;
 
   constructor(private readonly opts: ClusterNetworkAgentOptions) {
@@ -62,12 +64,12 @@ export class ClusterNetworkAgent {
     if (this.last) void this.onNetwork(this.last);
   }
 
-  /** Applies one ClusterNetwork; resolves when routes and rules are programmed. */
-  async onNetwork(net: ClusterNetwork__Output): Promise<void> {
+  /** Applies one ClusterNetwork (whole or delta); resolves when routes and rules are programmed. */
+  async onNetwork(msg: ClusterNetwork__Output): Promise<void> {
+    const net = msg.delta ? mergeNetwork(this.last, msg) : msg;
     this.last = net;
-    const parse = (list: string[]): KubeObject[] => list.map((j) => JSON.parse(j) as KubeObject);
-    const services = parse(net.services_json);
-    const endpoints = parse(net.endpoints_json);
+    const services = net.services_json.map(parseObject);
+    const endpoints = net.endpoints_json.map(parseObject);
     this.dns.update(services, endpoints);
     const podCidr = this.opts.podCidr();
     await Promise.all([
@@ -92,4 +94,42 @@ export class ClusterNetworkAgent {
       await this.proxy.remove();
     }
   }
+}
+
+function parseObject(json: string): KubeObject {
+  return JSON.parse(json) as KubeObject;
+}
+
+function keyOf(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+}
+
+/** `whole` with a delta applied: upserts by name (namespace/name for JSON objects), then removals. */
+export function mergeNetwork(
+  whole: ClusterNetwork__Output | undefined,
+  delta: ClusterNetwork__Output,
+): ClusterNetwork__Output {
+  const nodes = new Map((whole?.nodes ?? []).map((n) => [n.name, n]));
+  for (const n of delta.nodes) nodes.set(n.name, n);
+  for (const name of delta.removed_nodes) nodes.delete(name);
+  const objects = (list: string[], upserts: string[], removed: string[]): string[] => {
+    const byKey = new Map(list.map((j) => [keyOf(parseObject(j)), j]));
+    for (const j of upserts) byKey.set(keyOf(parseObject(j)), j);
+    for (const key of removed) byKey.delete(key);
+    return [...byKey.values()];
+  };
+  return {
+    ...delta,
+    delta: false,
+    nodes: [...nodes.values()],
+    services_json: objects(whole?.services_json ?? [], delta.services_json, delta.removed_services),
+    endpoints_json: objects(
+      whole?.endpoints_json ?? [],
+      delta.endpoints_json,
+      delta.removed_endpoints,
+    ),
+    removed_nodes: [],
+    removed_services: [],
+    removed_endpoints: [],
+  };
 }

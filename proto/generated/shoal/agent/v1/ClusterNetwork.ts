@@ -5,9 +5,14 @@ import type { NodeRoute as _shoal_agent_v1_NodeRoute, NodeRoute__Output as _shoa
 
 /**
  * What every agent needs to route pod traffic between hosts and to program
- * Services: sent whole on connect and again whenever it changes.
+ * Services: sent whole on connect (delta false), then only what changed
+ * (delta true) on the same stream, which delivers in order. Whole state on
+ * every change would cost O(nodes) per agent per change, O(nodes²) per join.
  */
 export interface ClusterNetwork {
+  /**
+   * Whole: the complete set. Delta: the entries added or changed.
+   */
   'nodes'?: (_shoal_agent_v1_NodeRoute)[];
   /**
    * v1.Service
@@ -19,13 +24,25 @@ export interface ClusterNetwork {
   'endpoints_json'?: (string)[];
   'cluster_cidr'?: (string);
   'service_cidr'?: (string);
+  'delta'?: (boolean);
+  /**
+   * Delta only: node names, and namespace/name of Services and Endpoints, gone.
+   */
+  'removed_nodes'?: (string)[];
+  'removed_services'?: (string)[];
+  'removed_endpoints'?: (string)[];
 }
 
 /**
  * What every agent needs to route pod traffic between hosts and to program
- * Services: sent whole on connect and again whenever it changes.
+ * Services: sent whole on connect (delta false), then only what changed
+ * (delta true) on the same stream, which delivers in order. Whole state on
+ * every change would cost O(nodes) per agent per change, O(nodes²) per join.
  */
 export interface ClusterNetwork__Output {
+  /**
+   * Whole: the complete set. Delta: the entries added or changed.
+   */
   'nodes': (_shoal_agent_v1_NodeRoute__Output)[];
   /**
    * v1.Service
@@ -37,4 +54,11 @@ export interface ClusterNetwork__Output {
   'endpoints_json': (string)[];
   'cluster_cidr': (string);
   'service_cidr': (string);
+  'delta': (boolean);
+  /**
+   * Delta only: node names, and namespace/name of Services and Endpoints, gone.
+   */
+  'removed_nodes': (string)[];
+  'removed_services': (string)[];
+  'removed_endpoints': (string)[];
 }
