@@ -48,6 +48,8 @@ export class EtcdStore implements Store {
   private readonly leases: { prefix: string; manager: LeaseManager }[];
   /** Every write goes through here: one etcd txn per event-loop turn, not per write. */
   private readonly writes: TxnBatcher;
+  /** Gets, combined the same way: a txn of ranges only is a read, served without a raft entry. */
+  private readonly reads: TxnBatcher;
   /** One etcd watch per prefix for every watcher in this process that it can serve. */
   private readonly sharedWatches = new Map<string, SharedWatch>();
 
@@ -62,9 +64,13 @@ export class EtcdStore implements Store {
     const options: IOptions = {
       hosts: opts.endpoints,
       dialTimeout: opts.dialTimeoutMs ?? 5000,
+      // Combined gets, and a watch catching up (etcd sends up to 1,000
+      // revisions in one response), can exceed gRPC's default 4 MiB.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
     };
     this.client = new Etcd3(options);
     this.writes = new TxnBatcher({ send: (req) => this.client.kv.txn(req) });
+    this.reads = new TxnBatcher({ send: (req) => this.client.kv.txn(req) });
   }
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
@@ -87,8 +93,11 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<KubeObject | undefined> {
-    const res = await this.call(key, () => this.client.kv.range({ key: Buffer.from(key) }));
-    const kv = res.kvs[0];
+    const k = Buffer.from(key);
+    const res = await this.call(key, () =>
+      this.reads.submit({ key, compare: [], success: [{ request_range: { key: k } }], size: 0 }),
+    );
+    const kv = res.responses[0]?.response_range.kvs[0];
     return kv ? decode(kv) : undefined;
   }
 
