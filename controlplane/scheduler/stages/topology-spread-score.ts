@@ -16,25 +16,21 @@ export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const NODE_MAX_SKEW = 3;
 const ZONE_MAX_SKEW = 5;
 
-interface OwnerSpread {
-  nodeWeight: number;
-  /** Pods of the owner per zone; empty when no node has a zone. */
+interface ZoneSpread {
+  /** Pods of the owner per zone. */
   zones: Map<string, number>;
   zoneWeight: number;
 }
 
-function ownerSpread(owner: string, snapshot: Snapshot): OwnerSpread {
+/** Counted only once a scored node has a zone: a cluster without zones never walks every node. */
+function zoneSpread(owner: string, snapshot: Snapshot): ZoneSpread {
   const zones = new Map<string, number>();
   for (const node of snapshot.nodes) {
     const zone = node.labels[ZONE_LABEL];
     if (zone === undefined) continue;
     zones.set(zone, (zones.get(zone) ?? 0) + (node.ownerCounts.get(owner) ?? 0));
   }
-  return {
-    nodeWeight: Math.log(snapshot.nodes.length + 2),
-    zones,
-    zoneWeight: Math.log(zones.size + 2),
-  };
+  return { zones, zoneWeight: Math.log(zones.size + 2) };
 }
 
 function softConstraints(pod: PodInfo): SpreadConstraint[] {
@@ -51,10 +47,13 @@ export class TopologySpreadScore implements ScoreStage {
     if (pod.spreadConstraints.length > 0) return this.explicit(pod, node, snapshot);
     const owner = pod.controllerUid;
     if (owner === undefined) return 0;
-    const s = cycleMemo(pod, snapshot, this.name, () => ownerSpread(owner, snapshot));
-    let raw = (node.ownerCounts.get(owner) ?? 0) * s.nodeWeight + (NODE_MAX_SKEW - 1);
+    const nodeWeight = Math.log(snapshot.nodes.length + 2);
+    let raw = (node.ownerCounts.get(owner) ?? 0) * nodeWeight + (NODE_MAX_SKEW - 1);
     const zone = node.labels[ZONE_LABEL];
-    if (zone !== undefined) raw += (s.zones.get(zone) ?? 0) * s.zoneWeight + (ZONE_MAX_SKEW - 1);
+    if (zone !== undefined) {
+      const s = cycleMemo(pod, snapshot, this.name, () => zoneSpread(owner, snapshot));
+      raw += (s.zones.get(zone) ?? 0) * s.zoneWeight + (ZONE_MAX_SKEW - 1);
+    }
     return raw;
   }
 
