@@ -17,7 +17,7 @@ import { cgroupsPathFor } from '../runtime/spec.js';
 import { readContainerStats } from './cgroup-stats.js';
 import { exposition } from '../../controlplane/metrics/process-metrics.js';
 
-export type RuntimeOperation = 'create' | 'start' | 'kill' | 'delete' | 'exec';
+export type RuntimeOperation = 'create' | 'start' | 'run' | 'kill' | 'delete' | 'exec';
 export type ProbeType = 'liveness' | 'readiness' | 'startup';
 
 export interface PodRef {
@@ -76,7 +76,7 @@ export class AgentMetrics {
       labelNames: ['operation_type'],
       registers,
     });
-    for (const op of ['create', 'start', 'kill', 'delete', 'exec'] as const) {
+    for (const op of ['create', 'start', 'run', 'kill', 'delete', 'exec'] as const) {
       this.runtimeErrors.labels(op).inc(0);
     }
     this.pullDuration = new Histogram({

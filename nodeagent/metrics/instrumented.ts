@@ -30,6 +30,10 @@ export class InstrumentedRunc extends Runc {
     return this.metrics.runtimeOperation('create', () => super.create(id, bundleDir, opts));
   }
 
+  override run(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
+    return this.metrics.runtimeOperation('run', () => super.run(id, bundleDir, opts));
+  }
+
   override start(id: string): Promise<void> {
     return this.metrics.runtimeOperation('start', () => super.start(id));
   }

@@ -7,11 +7,11 @@
 // stop a list (the spec says the runtime MUST stop); cleaning up after a
 // failed ADD is the caller's decision.
 
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRecord } from '../../controlplane/api/objects.js';
+import { sharedSpawner } from '../spawner.js';
 
 export const CNI_VERSION = '1.0.0';
 
@@ -218,9 +218,9 @@ export class CniExec {
   ): Promise<unknown> {
     const type = config.type;
     const binary = await this.find(type, command);
-    const env: NodeJS.ProcessEnv = {
-      // PATH is kept: plugins run iptables and friends by name.
-      ...process.env,
+    // Added to the agent's environment (PATH is kept: plugins run iptables
+    // and friends by name).
+    const env: Record<string, string> = {
       CNI_COMMAND: command,
       CNI_PATH: this.binDirs.join(':'),
     };
@@ -358,48 +358,33 @@ interface RunOutcome {
   error?: Error;
 }
 
-function runWithStdin(
+// Through the spawner (../spawner.ts): plugins are the most frequent
+// processes of a pod start, and a fork of the spawner costs a fraction of
+// one of the agent.
+async function runWithStdin(
   file: string,
   args: string[],
-  env: NodeJS.ProcessEnv,
+  extraEnv: Record<string, string>,
   stdin: string,
   timeoutMs: number,
 ): Promise<RunOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    let spawnError: Error | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    // A plugin that exits before reading stdin makes the write fail with EPIPE;
-    // its exit status tells the story, so the write error is not.
-    child.stdin.on('error', () => undefined);
-    let settled = false;
-    const settle = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        exitCode,
-        signal,
-        timedOut,
-        ...(spawnError ? { error: spawnError } : {}),
-      });
+  try {
+    const r = await sharedSpawner().run({ file, args, extraEnv, stdin, timeoutMs });
+    return {
+      stdout: r.stdout,
+      stderr: r.stderr,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
     };
-    // A failed spawn may emit 'error' without 'close'; either one ends the run.
-    child.on('error', (e) => {
-      spawnError = e;
-      settle(null, null);
-    });
-    child.on('close', settle);
-    child.stdin.end(stdin);
-  });
+  } catch (err) {
+    return {
+      stdout: '',
+      stderr: '',
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      error: err instanceof Error ? err : new Error(String(err)),
+    };
+  }
 }

@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, realpath, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { sharedSpawner } from '../spawner.js';
 
 const run = promisify(execFile);
 
@@ -34,14 +35,24 @@ export class NetnsDir {
     return join(this.dir, name);
   }
 
-  /** Creates the namespace `name`; resolves to its path. Fails if it already exists. */
+  /**
+   * Creates the namespace `name` with its loopback interface up; resolves to
+   * its path. Fails if it already exists.
+   */
   async create(name: string): Promise<string> {
     await this.ensureShared();
     const path = this.path(name);
     // The bind mount needs a file to land on; 'wx' refuses to reuse a leftover.
     await writeFile(path, '', { flag: 'wx' });
     try {
-      await run('unshare', [`--net=${path}`, 'true']);
+      // unshare runs its command inside the new namespace: bringing lo up
+      // there costs no process of its own (CNI's loopback plugin would be one).
+      // Through the spawner: a fork of it is cheaper than one of the agent.
+      const r = await sharedSpawner().run({
+        file: 'unshare',
+        args: [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'],
+      });
+      if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `unshare exited ${r.exitCode}`);
     } catch (err) {
       await unlink(path).catch(() => undefined);
       throw new Error(`could not create network namespace ${path}`, { cause: err });
@@ -55,7 +66,9 @@ export class NetnsDir {
     if (await isNetns(path)) {
       // Lazy, as `ip netns del` does: a process still inside keeps the
       // namespace alive, but the name goes now.
-      await run('umount', ['--lazy', path]);
+      const r = await sharedSpawner().run({ file: 'umount', args: ['--lazy', path] });
+      if (r.exitCode !== 0)
+        throw new Error(`umount --lazy ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     }
     await unlink(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;

@@ -2,12 +2,15 @@
 // an address from the node's pod CIDR, and optional host ports. The wiring is
 // done by Debian's standard CNI plugins, run as one conflist:
 //   bridge   veth pair into the pod, host end on the bridge; the bridge holds
-//            the CIDR's gateway address; masquerade for traffic leaving the
-//            CIDR; hairpin so a pod reaches itself through a service address.
-//            Its IPAM, host-local, keeps allocations as files under the data
-//            directory, so they survive agent restarts.
+//            the CIDR's gateway address; hairpin so a pod reaches itself
+//            through a service address. Its IPAM, host-local, keeps
+//            allocations as files under the data directory, so they survive
+//            agent restarts.
 //   portmap  DNAT from the host's ports to the pod (only when asked for).
-//   loopback brings lo up in the pod.
+// Two things the usual chain does per pod are done more cheaply: `lo` comes
+// up as the namespace is made (netns.ts; no loopback plugin), and traffic
+// leaving the CIDR is masqueraded by one node-wide rule (pod-masquerade.ts;
+// no per-pod `ipMasq` chain), since process spawns are what a pod start costs.
 // All host-side effects (bridge, veths, routes, iptables rules) land in the
 // network namespace the plugins run in: the agent's own, or `hostNetnsPath`.
 
@@ -25,6 +28,7 @@ import {
   type CniResult,
 } from './cni.js';
 import { NetnsDir, isNetns } from './netns.js';
+import { PodMasquerade } from './pod-masquerade.js';
 
 export interface PortMapping {
   hostPort: number;
@@ -76,6 +80,7 @@ export class PodNetwork {
   private readonly netns: NetnsDir;
   private readonly store: AttachmentStore;
   private readonly cni: CniExec;
+  private readonly masquerade: PodMasquerade;
   private readonly dns: CniDns | undefined;
   private readonly logger: Logger | undefined;
   /** Per-pod queue: setUp and tearDown of one pod never overlap. */
@@ -103,8 +108,18 @@ export class PodNetwork {
       binDirs: [opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR],
       ...(opts.hostNetnsPath === undefined ? {} : { hostNetnsPath: opts.hostNetnsPath }),
     });
+    this.masquerade = new PodMasquerade({
+      networkName: this.networkName,
+      podCidr: this.podCidr,
+      ...(opts.hostNetnsPath === undefined ? {} : { hostNetnsPath: opts.hostNetnsPath }),
+    });
     this.dns = opts.dns;
     this.logger = opts.logger;
+  }
+
+  /** The node-wide masquerade chain for this network's pods (pod-masquerade.ts). */
+  get masqueradeChain(): string {
+    return this.masquerade.chain;
   }
 
   /**
@@ -166,7 +181,9 @@ export class PodNetwork {
     // tearDown what it needs to undo it.
     await this.store.put(record);
     try {
-      await this.netns.create(podUid);
+      // Concurrently: the namespace does not need the rules, and the rules are
+      // made once per agent (later calls resolve at once).
+      await Promise.all([this.netns.create(podUid), this.masquerade.ensure()]);
       const result = await this.cni.addList(record.config, attachmentOf(record, record.netnsPath));
       const status = statusOf(result, record.netnsPath);
       await this.store.put({ ...record, result });
@@ -213,7 +230,8 @@ export class PodNetwork {
         type: 'bridge',
         bridge: this.bridgeName,
         isGateway: true,
-        ipMasq: true,
+        // Masquerading is node-wide (pod-masquerade.ts), not a chain per pod.
+        ipMasq: false,
         hairpinMode: true,
         ipam: {
           type: 'host-local',
@@ -229,8 +247,8 @@ export class PodNetwork {
       // port, so the pod's reply comes back through the host's conntrack.
       plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
     }
-    // Last, because loopback passes prevResult through unchanged.
-    plugins.push({ type: 'loopback' });
+    // No loopback plugin: lo is brought up when the namespace is made. Records
+    // written before that still list it, and their DEL runs it as recorded.
     return { cniVersion: CNI_VERSION, name: this.networkName, plugins };
   }
 

@@ -555,9 +555,8 @@ export class PodWorker {
     const instanceDir = join(this.dir, 'containers', `${c.name}-${attempt}`);
     const rootfs = join(instanceDir, 'rootfs');
     try {
+      // mountRootfs makes upper, work and rootfs.
       await rm(instanceDir, { recursive: true, force: true });
-      for (const d of ['upper', 'work', 'rootfs'])
-        await mkdir(join(instanceDir, d), { recursive: true });
       await mountRootfs({
         lowerDirs: image.layerDirs,
         upperDir: join(instanceDir, 'upper'),
@@ -565,11 +564,15 @@ export class PodWorker {
         target: rootfs,
       });
       const mounts = mountsFor(c, this.volumes ?? new Map(), env.env);
+      const [hostname, userDb] = await Promise.all([
+        readFile(join(this.dir, 'etc', 'hostname'), 'utf8'),
+        readUserDb(rootfs),
+      ]);
       const spec = buildRuntimeSpec({
         container: this.containerSpec(c, env.env),
         image: image.config,
         podUid: this.uid,
-        hostname: (await readFile(join(this.dir, 'etc', 'hostname'), 'utf8')).trim(),
+        hostname: hostname.trim(),
         cgroupParent: this.ctx.cgroupParent,
         namespaces: this.state.netnsPath ? { network: this.state.netnsPath } : {},
         mounts: mounts.map((m) => ({
@@ -582,19 +585,21 @@ export class PodWorker {
           resolvConf: join(this.dir, 'etc', 'resolv.conf'),
           hostname: join(this.dir, 'etc', 'hostname'),
         },
-        userDb: await readUserDb(rootfs),
+        userDb,
       });
       await prepareBundle({ bundleDir: instanceDir, spec, rootfsMount: rootfs });
       const log = join(this.dir, 'logs', c.name, `${attempt}.log`);
-      await this.ctx.runc.create(id, instanceDir, { stdoutPath: log, stderrPath: log });
+      // create and start in one runc process (Runc.run): a pod start is
+      // mostly process spawns, and on a busy node they queue for the CPU.
+      await this.ctx.runc.run(id, instanceDir, { stdoutPath: log, stderrPath: log });
       rec.id = id;
       rec.imageID = image.configDigest;
+      rec.startedAt = now();
       delete rec.terminated;
       delete rec.waiting;
+      // At once, so an agent that dies now finds its running container on restart.
       await this.checkpoint();
       this.event(c.name, kubeletEvents.created(c.name));
-      await this.ctx.runc.start(id);
-      rec.startedAt = now();
       this.event(c.name, kubeletEvents.started(c.name));
       this.startProbes(c);
       this.ctx.logger?.info({ pod: this.name(), container: c.name, attempt }, 'container started');

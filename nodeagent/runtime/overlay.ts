@@ -1,12 +1,9 @@
 // A container's root filesystem: an overlayfs over the image's unpacked
 // layers (read-only) with a per-container upper dir taking its writes.
 
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { sharedSpawner } from '../spawner.js';
 
 export interface OverlayOptions {
   /** Unpacked layers, lowest (the base layer) first, as an image manifest lists them. */
@@ -38,23 +35,26 @@ export async function mountRootfs(opts: OverlayOptions): Promise<void> {
     .reverse()
     .join(':');
   const options = `lowerdir=${lower},upperdir=${resolve(opts.upperDir)},workdir=${resolve(opts.workDir)}`;
-  try {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', options, resolve(opts.target)]);
-  } catch (err) {
-    throw new MountError(`mount overlay at ${opts.target}: ${stderrOf(err)}`, { cause: err });
+  // Through the spawner: a fork of it is cheaper than one of the agent.
+  const r = await sharedSpawner().run({
+    file: 'mount',
+    args: ['-t', 'overlay', 'overlay', '-o', options, resolve(opts.target)],
+  });
+  if (r.exitCode !== 0) {
+    throw new MountError(
+      `mount overlay at ${opts.target}: ${r.stderr.trim() || `mount exited ${r.exitCode}`}`,
+    );
   }
 }
 
 /** Unmounts target; a target that is not mounted is fine. */
 export async function unmount(target: string): Promise<void> {
   if (!(await isMounted(target))) return;
-  try {
-    await run('umount', [resolve(target)]);
-  } catch (err) {
-    // Someone else may have unmounted it between the check and umount.
-    if (!(await isMounted(target))) return;
-    throw new MountError(`umount ${target}: ${stderrOf(err)}`, { cause: err });
-  }
+  const r = await sharedSpawner().run({ file: 'umount', args: [resolve(target)] });
+  if (r.exitCode === 0) return;
+  // Someone else may have unmounted it between the check and umount.
+  if (!(await isMounted(target))) return;
+  throw new MountError(`umount ${target}: ${r.stderr.trim() || `umount exited ${r.exitCode}`}`);
 }
 
 /** True when target is a mount point in this process's mount namespace. */
@@ -78,17 +78,4 @@ export async function mountPoints(): Promise<string[]> {
 // mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
 function unescapeMountinfo(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-function stderrOf(err: unknown): string {
-  if (
-    typeof err === 'object' &&
-    err !== null &&
-    'stderr' in err &&
-    typeof err.stderr === 'string' &&
-    err.stderr
-  ) {
-    return err.stderr.trim();
-  }
-  return err instanceof Error ? err.message : String(err);
 }

@@ -247,6 +247,22 @@ describe('Runc', () => {
     await h.runc.delete(p.id); // unknown ids are fine
   });
 
+  it('run() creates and starts in one runc process, under the same monitor', async () => {
+    const p = await prepare('oneshot', { command: ['sh', '-c', 'echo ran; sleep 0.2; exit 4'] });
+    await h.runc.run(p.id, p.bundle, p);
+    expect((await h.runc.state(p.id))?.status).toBe('running');
+    expect(await h.runc.isMonitored(p.id)).toBe(true);
+    expect(await h.runc.waitExit(p.id)).toMatchObject({ exitCode: 4, reason: 'Error' });
+    expect(logContent(await readFile(p.stdoutPath))).toBe('ran\n');
+
+    const bad = await prepare('badrun', { command: ['/no/such/binary'] });
+    const err = await h.runc.run(bad.id, bad.bundle, bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuncError);
+    expect((err as RuncError).operation).toBe('run');
+    expect((err as RuncError).message).toMatch(/no such file or directory/);
+    expect(await h.runc.state(bad.id)).toBeUndefined();
+  });
+
   it('SIGKILL of a plain sleep reports 137 and the signal', async () => {
     const p = await runContainer('killed', { command: ['sleep', '1000'] });
     expect((await h.runc.state(p.id))?.status).toBe('running');
@@ -338,21 +354,25 @@ describe('Runc', () => {
   });
 
   it('the container outlives the process that created it', async () => {
-    // Compile this folder for a plain node child (Node 20 cannot load .ts).
-    const js = join(h.dir, 'js');
-    await mkdir(js);
-    await writeFile(join(js, 'package.json'), '{"type":"module"}');
-    for (const f of (await readdir(here)).filter(
-      (n) => n.endsWith('.ts') && !n.endsWith('.test.ts'),
-    )) {
-      const out = ts.transpileModule(await readFile(join(here, f), 'utf8'), {
+    // Compile this folder (and the spawner it uses) for a plain node child
+    // (Node 20 cannot load .ts), laid out as in the source tree.
+    const top = join(h.dir, 'js-agent');
+    const js = join(top, 'runtime');
+    await mkdir(js, { recursive: true });
+    await writeFile(join(top, 'package.json'), '{"type":"module"}');
+    const sources = (await readdir(here))
+      .filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))
+      .map((n) => ({ from: join(here, n), to: join(js, n) }));
+    sources.push({ from: join(here, '..', 'spawner.ts'), to: join(top, 'spawner.ts') });
+    for (const { from, to } of sources) {
+      const out = ts.transpileModule(await readFile(from, 'utf8'), {
         compilerOptions: {
           module: ts.ModuleKind.ESNext,
           target: ts.ScriptTarget.ES2022,
           verbatimModuleSyntax: true,
         },
       });
-      await writeFile(join(js, f.replace(/\.ts$/, '.js')), out.outputText);
+      await writeFile(to.replace(/\.ts$/, '.js'), out.outputText);
     }
     await writeFile(
       join(js, 'creator.js'),

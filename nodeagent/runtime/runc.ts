@@ -5,7 +5,7 @@
 // files, with timestamps, and records the exit status. Neither depends on the agent, so the agent can die and come back:
 // list() shows what runs, exitStatus() what ended while it was away.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { oomKillCount } from './cgroups.js';
 import { RuncError } from './errors.js';
 import { MONITOR_SCRIPT, prctlSyscallNumber } from './monitor.js';
+import { sharedSpawner, type SpawnResult, type Spawner } from '../spawner.js';
 import type { ContainerExit, RuncState } from './types.js';
 
 export interface RuncOptions {
@@ -25,6 +26,8 @@ export interface RuncOptions {
   stateDir?: string;
   /** Interpreter for the monitor script. */
   perl?: string;
+  /** Starts the monitors (default: the agent's shared one). */
+  spawner?: Spawner;
   logger?: Logger;
 }
 
@@ -72,6 +75,8 @@ export class Runc {
   readonly binary: string;
   readonly stateDir: string;
   private readonly perl: string;
+  private readonly spawner: Spawner;
+  private stateDirReady: Promise<void> | undefined;
   private readonly log: Logger | undefined;
 
   constructor(opts: RuncOptions) {
@@ -79,6 +84,7 @@ export class Runc {
     this.binary = opts.binary ?? 'runc';
     this.stateDir = resolve(opts.stateDir ?? `${opts.root}-monitor`);
     this.perl = opts.perl ?? 'perl';
+    this.spawner = opts.spawner ?? sharedSpawner();
     this.log = opts.logger;
   }
 
@@ -86,14 +92,38 @@ export class Runc {
    * `runc create` under a detached monitor: on return the container exists in
    * state "created", its stdout and stderr piped into the log files.
    */
-  async create(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
+  create(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
+    return this.launch('create', id, bundleDir, opts);
+  }
+
+  /**
+   * create() and start() in one: `runc run --detach` under the same monitor,
+   * so on return the container runs. One runc process instead of two, which
+   * is what a pod start costs most of when many start at once.
+   */
+  run(id: string, bundleDir: string, opts: CreateOptions): Promise<void> {
+    return this.launch('run', id, bundleDir, opts);
+  }
+
+  private async launch(
+    verb: 'create' | 'run',
+    id: string,
+    bundleDir: string,
+    opts: CreateOptions,
+  ): Promise<void> {
     checkId(id);
     const f = this.files(id);
-    await mkdir(this.stateDir, { recursive: true });
-    await Promise.all(Object.values(f).map((p) => rm(p, { force: true })));
-    await Promise.all(
-      [opts.stdoutPath, opts.stderrPath].map((p) => mkdir(dirname(p), { recursive: true })),
-    );
+    // All at once (each file system call is a trip through libuv's pool, and
+    // a container start is on the clock); the state dir only the first time.
+    this.stateDirReady ??= mkdir(this.stateDir, { recursive: true }).then(() => undefined);
+    await this.stateDirReady.catch((err: unknown) => {
+      this.stateDirReady = undefined;
+      throw err;
+    });
+    await Promise.all([
+      ...Object.values(f).map((p) => rm(p, { force: true })),
+      ...[opts.stdoutPath, opts.stderrPath].map((p) => mkdir(dirname(p), { recursive: true })),
+    ]);
 
     const runcArgv = [
       this.binary,
@@ -103,7 +133,7 @@ export class Runc {
       f.runcLog,
       '--log-format',
       'json',
-      'create',
+      ...(verb === 'run' ? ['run', '--detach'] : ['create']),
       '--bundle',
       resolve(bundleDir),
       '--pid-file',
@@ -111,40 +141,55 @@ export class Runc {
       id,
     ];
     // The monitor opens the log files and pipes the container's output into
-    // them (monitor.ts). detached: its own session, so nothing aimed at the
-    // agent's process group reaches it; cwd / so it pins no directory.
-    const child = spawn(
-      this.perl,
-      [
-        '-e',
-        MONITOR_SCRIPT,
-        String(prctlSyscallNumber()),
-        f.exit,
-        f.pid,
-        id,
-        resolve(opts.stdoutPath),
-        resolve(opts.stderrPath),
-        ...runcArgv,
-      ],
-      { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' },
-    );
-
-    const line = await statusLine(child);
-    child.unref();
-    if (child.pid !== undefined) await writeFile(f.monitor, String(child.pid));
+    // them (monitor.ts). Its own process group, so nothing aimed at the
+    // agent's reaches it; cwd / (the spawner's) so it pins no directory. The
+    // answer is its one line on fd 3; it runs on after that. Started through
+    // the spawner (../spawner.ts): a fork of the agent costs several times more.
+    let launched: SpawnResult;
+    try {
+      launched = await this.spawner.run({
+        file: this.perl,
+        args: [
+          '-e',
+          MONITOR_SCRIPT,
+          String(prctlSyscallNumber()),
+          f.exit,
+          f.pid,
+          id,
+          resolve(opts.stdoutPath),
+          resolve(opts.stderrPath),
+          ...runcArgv,
+        ],
+        fd3: true,
+        noWait: true,
+        quiet: true,
+        ownGroup: true,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new RuncError(verb, undefined, `container monitor: ${message}`, null, { cause: err });
+    }
+    const line = launched.fd3.trim();
     const created = /^created (\d+)$/.exec(line);
     if (created) {
-      this.log?.debug({ id, pid: Number(created[1]), monitor: child.pid }, 'container created');
-      await rm(f.runcLog, { force: true });
+      this.log?.debug(
+        { id, pid: Number(created[1]), monitor: launched.pid },
+        verb === 'run' ? 'container running' : 'container created',
+      );
+      await Promise.all([
+        launched.pid > 0 ? writeFile(f.monitor, String(launched.pid)) : undefined,
+        rm(f.runcLog, { force: true }),
+      ]);
       return;
     }
+    if (launched.pid > 0) await writeFile(f.monitor, String(launched.pid));
     const runcLog = await readFile(f.runcLog, 'utf8').catch(() => '');
     await rm(f.runcLog, { force: true });
     const status = /^error (\d+)$/.exec(line);
     const exitCode =
       status?.[1] !== undefined ? decodeWaitStatus(Number(status[1])).exitCode : null;
     throw new RuncError(
-      'create',
+      verb,
       id,
       runcLog || line || 'container monitor exited without a word',
       exitCode,
@@ -152,12 +197,12 @@ export class Runc {
   }
 
   async start(id: string): Promise<void> {
-    await this.run('start', id, ['start', id]);
+    await this.invoke('start', id, ['start', id]);
   }
 
   /** Sends signal to the container's init, or with `all` to every process in it. */
   async kill(id: string, signal: NodeJS.Signals | number = 'SIGTERM', all = false): Promise<void> {
-    await this.run('kill', id, ['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    await this.invoke('kill', id, ['kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
 
   /**
@@ -167,7 +212,7 @@ export class Runc {
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     checkId(id);
     try {
-      await this.run('delete', id, ['delete', ...(opts.force ? ['--force'] : []), id]);
+      await this.invoke('delete', id, ['delete', ...(opts.force ? ['--force'] : []), id]);
     } catch (err) {
       if (!(err instanceof RuncError && err.notFound)) throw err;
     }
@@ -187,7 +232,7 @@ export class Runc {
   /** runc's view of the container, or undefined for an unknown id. */
   async state(id: string): Promise<RuncState | undefined> {
     try {
-      const { stdout } = await this.run('state', id, ['state', id]);
+      const { stdout } = await this.invoke('state', id, ['state', id]);
       return JSON.parse(stdout) as RuncState;
     } catch (err) {
       if (err instanceof RuncError && err.notFound) return undefined;
@@ -211,7 +256,7 @@ export class Runc {
   }
 
   async list(): Promise<RuncState[]> {
-    const { stdout } = await this.run('list', undefined, ['list', '--format', 'json']);
+    const { stdout } = await this.invoke('list', undefined, ['list', '--format', 'json']);
     // runc prints "null" for an empty list.
     return (JSON.parse(stdout) as RuncState[] | null) ?? [];
   }
@@ -330,25 +375,24 @@ export class Runc {
     };
   }
 
-  private async run(
+  private async invoke(
     operation: string,
     id: string | undefined,
     args: string[],
   ): Promise<{ stdout: string }> {
     if (id !== undefined) checkId(id);
-    return new Promise((res, rej) => {
-      execFile(
-        this.binary,
-        ['--root', this.root, ...args],
-        { maxBuffer: 16 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err) {
-            const code = typeof err.code === 'number' ? err.code : null;
-            rej(new RuncError(operation, id, stderr || err.message, code, { cause: err }));
-          } else res({ stdout });
-        },
-      );
-    });
+    // Through the spawner, as the monitors are: the pod workers call these
+    // (state, kill, delete) for every container they stop.
+    let r: SpawnResult;
+    try {
+      r = await this.spawner.run({ file: this.binary, args: ['--root', this.root, ...args] });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new RuncError(operation, id, message, null, { cause: err });
+    }
+    if (r.exitCode === 0) return { stdout: r.stdout };
+    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+    throw new RuncError(operation, id, r.stderr || why, r.exitCode);
   }
 }
 
@@ -378,30 +422,6 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-// The monitor's one line on fd 3; rejects if it could not be started.
-function statusLine(child: ChildProcess): Promise<string> {
-  const stream = child.stdio[3] as Readable | null;
-  return new Promise((res, rej) => {
-    if (!stream) {
-      rej(new Error('container monitor: no status pipe'));
-      return;
-    }
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.once('end', () => res(text.trim()));
-    stream.once('error', rej);
-    child.once('error', (err) => {
-      stream.destroy();
-      rej(
-        new RuncError('create', undefined, `container monitor: ${err.message}`, null, {
-          cause: err,
-        }),
-      );
-    });
-  });
 }
 
 function collect(stream: Readable, max: number): { text(): string } {

@@ -1,0 +1,348 @@
+// Spawner: runs the agent's helper processes (CNI plugins, unshare, mount,
+// runc, the container monitors) through one small long-lived Perl process
+// instead of forking the agent for each.
+//
+// Why: Node's child_process.spawn forks the whole agent (about 160 MB
+// resident) and blocks the event loop until the child has exec'd: measured
+// at 3-8 ms a spawn on the 2-core lab machine, more when the CPUs are busy,
+// which is exactly when ten pods start at once. Forking a 5 MB Perl process
+// costs a fraction of that, and the agent only writes a line to a pipe.
+//
+// Perl, as for the monitor (runtime/monitor.ts): perl-base is Essential on
+// Debian. The protocol is one line per message, every variable field hex
+// encoded (pack 'H*' needs no module):
+//
+//   agent → spawner  S <id> <flags> <file> <argv> <env> <stdin>
+//                    (argv and env: hex of NUL-joined strings; env KEY=VALUE)
+//                    K <id> <signal number>
+//   spawner → agent  R <id> <wait status> <stdout> <stderr> <fd3> <pid>
+//
+// flags: 'e' the environment given replaces the spawner's (the agent's, as
+// inherited when it started), else it is added to it; 'g' own process group; '3' a pipe on the child's fd 3, read like
+// stdout; 'n' no wait: the answer comes when the child's pipes close, with
+// status -1, and the child is reaped whenever it exits (the container
+// monitor, which closes fd 3 after its one line and lives on); 'q' stdout
+// and stderr go to /dev/null. A child that cannot be exec'd exits 127 with
+// the reason on its stderr.
+//
+// The spawner exits when its stdin closes (the agent stopped or died);
+// children it started run on, as they would have from the agent. If it dies,
+// calls in flight fail and the next call starts a new one.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+
+export interface SpawnRequest {
+  file: string;
+  args: string[];
+  /** The child's whole environment (default: the agent's, as when the spawner started). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Added to the agent's environment, without sending all of it: each request
+   * is a line on a pipe, and the environment is most of one.
+   */
+  extraEnv?: Record<string, string>;
+  /** Written to the child's stdin, which is then closed; no stdin: /dev/null. */
+  stdin?: string;
+  /** A pipe on fd 3, returned as `fd3`. */
+  fd3?: boolean;
+  /** Answer once the child's pipes close, without waiting for it to exit. */
+  noWait?: boolean;
+  /** Its own process group, so signals aimed at the agent's do not reach it. */
+  ownGroup?: boolean;
+  /** stdout and stderr to /dev/null. */
+  quiet?: boolean;
+  /** SIGKILL after this long (then `timedOut`). */
+  timeoutMs?: number;
+}
+
+export interface SpawnResult {
+  /** null for noWait, or when killed by a signal. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  fd3: string;
+  timedOut: boolean;
+  /** The child's pid (0 if it could not be started). */
+  pid: number;
+}
+
+export const SPAWNER_SCRIPT = String.raw`
+use strict;
+$0 = 'shoal-spawner';
+$SIG{PIPE} = 'IGNORE';
+$| = 1;
+my (%jobs, %rd, %wr, %bypid);
+my $in = '';
+my $eof = 0;
+# A child that exits without output must wake the select below at once: the
+# SIGCHLD handler writes to a pipe in its read set (at most one byte waits
+# there, so the write never blocks).
+pipe(my $sig_r, my $sig_w) or die "shoal-spawner: pipe: $!\n";
+my $sig_pending = 0;
+$SIG{CHLD} = sub { if (!$sig_pending) { $sig_pending = 1; syswrite($sig_w, 'x'); } };
+sub hexs { return unpack('H*', $_[0] // ''); }
+sub unhex { return pack('H*', $_[0] // ''); }
+sub done {
+  my ($id) = @_;
+  my $j = $jobs{$id} or return;
+  return if $j->{open} > 0 || (!$j->{nowait} && !defined $j->{status});
+  print 'R ', $id, ' ', ($j->{nowait} ? -1 : $j->{status}), ' ', hexs($j->{out}), ' ', hexs($j->{err}), ' ', hexs($j->{fd3}), ' ', $j->{pid}, "\n";
+  delete $jobs{$id};
+}
+sub start {
+  my ($id, $flags, $file, $argv, $env, $stdin) = @_;
+  my @argv = split(/\0/, unhex($argv), -1);
+  my @env = split(/\0/, unhex($env), -1);
+  my $data = unhex($stdin);
+  my $want_in = length($stdin) > 0;
+  my $quiet = index($flags, 'q') >= 0;
+  my $fd3 = index($flags, '3') >= 0;
+  my (%r, %w);
+  for my $s ($quiet ? () : ('out', 'err'), $fd3 ? ('fd3') : ()) {
+    # Fresh lexicals each time: pipe() into hash elements shares one glob.
+    pipe(my $pr, my $pw) or return fail($id, "pipe: $!");
+    ($r{$s}, $w{$s}) = ($pr, $pw);
+  }
+  my ($in_r, $in_w);
+  if ($want_in) { pipe($in_r, $in_w) or return fail($id, "pipe: $!"); }
+  my $pid = fork();
+  if (!defined $pid) { return fail($id, "fork: $!"); }
+  if ($pid == 0) {
+    my $keep;
+    setpgrp(0, 0) if index($flags, 'g') >= 0;
+    # Every other job's pipe too: PerlIO counts handles per descriptor, and
+    # only closing the handle that owns it really frees a descriptor (fd 3).
+    close($_) for values %r;
+    close($_->[2]) for values %rd;
+    close($_->[1]) for values %wr;
+    close($in_w) if $want_in;
+    close($sig_r);
+    close($sig_w);
+    $SIG{CHLD} = 'DEFAULT';
+    if ($want_in) { open(STDIN, '<&', $in_r) or exit 127; } else { open(STDIN, '<', '/dev/null') or exit 127; }
+    if ($quiet) { open(STDOUT, '>', '/dev/null') or exit 127; open(STDERR, '>', '/dev/null') or exit 127; }
+    else { open(STDOUT, '>&', $w{out}) or exit 127; open(STDERR, '>&', $w{err}) or exit 127; }
+    if ($fd3) {
+      # The pipe must end up as fd 3 and survive exec: free fd 3 (it may be
+      # the pipe itself, or any other job's), then dup with $^F = 3, so the
+      # new descriptor is not close-on-exec.
+      my $src = $w{fd3};
+      if (fileno($src) == 3) { open(my $tmp, '>&', $src) or exit 127; close($src); $src = $tmp; }
+      else { my $t; close($t) if open($t, '<&=', 3) || open($t, '>&=', 3); }
+      $^F = 3;
+      open($keep, '>&', $src) or exit 127;
+      exit 127 if fileno($keep) != 3;
+    }
+    $SIG{PIPE} = 'DEFAULT';
+    %ENV = () if index($flags, 'e') >= 0;
+    for my $kv (@env) { my $i = index($kv, '='); $ENV{substr($kv, 0, $i)} = substr($kv, $i + 1) if $i > 0; }
+    exec { unhex($file) } @argv;
+    print STDERR "exec " . unhex($file) . ": $!\n";
+    exit 127;
+  }
+  close($_) for values %w;
+  my $j = { pid => $pid, open => 0, nowait => index($flags, 'n') >= 0, out => '', err => '', fd3 => '' };
+  for my $s (keys %r) { $rd{fileno($r{$s})} = [$id, $s, $r{$s}]; $j->{open}++; }
+  if ($want_in) { close($in_r); $wr{fileno($in_w)} = [$id, $in_w, $data]; }
+  $jobs{$id} = $j;
+  $bypid{$pid} = $id;
+  done($id);
+}
+sub fail {
+  my ($id, $msg) = @_;
+  print 'R ', $id, ' ', 127 << 8, ' ', '', ' ', hexs("shoal-spawner: $msg\n"), ' ', '', ' ', 0, "\n";
+}
+sub reap {
+  while ((my $pid = waitpid(-1, 1)) > 0) {
+    my $id = delete $bypid{$pid};
+    next unless defined $id && $jobs{$id};
+    $jobs{$id}{status} = $?;
+    done($id);
+  }
+}
+for (;;) {
+  reap();
+  exit 0 if $eof && !%jobs;
+  my ($rin, $win) = ('', '');
+  vec($rin, 0, 1) = 1 unless $eof;
+  vec($rin, fileno($sig_r), 1) = 1;
+  vec($rin, $_, 1) = 1 for keys %rd;
+  vec($win, $_, 1) = 1 for keys %wr;
+  my $n = select(my $rout = $rin, my $wout = $win, undef, 1);
+  next if $n <= 0;
+  if (vec($rout, fileno($sig_r), 1)) { sysread($sig_r, my $x, 1); $sig_pending = 0; }
+  for my $fd (keys %wr) {
+    next unless vec($wout, $fd, 1);
+    my $w = $wr{$fd};
+    # At most PIPE_BUF: select said that much fits, so the write cannot block.
+    my $k = syswrite($w->[1], $w->[2], 4096);
+    if (!defined $k || $k >= length($w->[2])) { close($w->[1]); delete $wr{$fd}; }
+    else { substr($w->[2], 0, $k, ''); }
+  }
+  for my $fd (keys %rd) {
+    next unless vec($rout, $fd, 1);
+    my ($id, $s, $fh) = @{$rd{$fd}};
+    my $got = sysread($fh, my $chunk, 65536);
+    if ($got) { $jobs{$id}{$s} .= $chunk if $jobs{$id}; next; }
+    close($fh); delete $rd{$fd};
+    if ($jobs{$id}) { $jobs{$id}{open}--; done($id); }
+  }
+  if (!$eof && vec($rout, 0, 1)) {
+    my $got = sysread(STDIN, my $chunk, 65536);
+    if (!$got) { $eof = 1; next; }
+    $in .= $chunk;
+    while ((my $i = index($in, "\n")) >= 0) {
+      my @f = split(/ /, substr($in, 0, $i + 1, ''), -1);
+      chomp($f[-1]);
+      if ($f[0] eq 'S') { start(@f[1 .. 6]); }
+      elsif ($f[0] eq 'K' && $jobs{$f[1]}) { kill($f[2], $jobs{$f[1]}{pid}); }
+    }
+  }
+}
+`;
+
+interface Pending {
+  resolve: (r: SpawnResult) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+  timedOut: boolean;
+}
+
+export class Spawner {
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private buf = '';
+
+  constructor(private readonly perl = 'perl') {}
+
+  run(req: SpawnRequest): Promise<SpawnResult> {
+    const child = this.ensure();
+    const id = ++this.seq;
+    const flags =
+      'x' +
+      (req.env ? 'e' : '') +
+      (req.ownGroup ? 'g' : '') +
+      (req.fd3 ? '3' : '') +
+      (req.noWait ? 'n' : '') +
+      (req.quiet ? 'q' : '');
+    // 'e': the env field replaces the spawner's environment (which it
+    // inherited from the agent); without it the field adds to that.
+    const env = Object.entries(req.env ?? req.extraEnv ?? {})
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    const line = [
+      'S',
+      String(id),
+      flags,
+      hex(req.file),
+      hex([req.file, ...req.args].join('\0')),
+      hex(env.join('\0')),
+      hex(req.stdin ?? ''),
+    ].join(' ');
+    return new Promise<SpawnResult>((resolve, reject) => {
+      const p: Pending = { resolve, reject, timedOut: false };
+      if (req.timeoutMs !== undefined) {
+        p.timer = setTimeout(() => {
+          p.timedOut = true;
+          child.stdin?.write(`K ${id} 9\n`);
+        }, req.timeoutMs);
+      }
+      if (this.pending.size === 0) this.ref(child, true);
+      this.pending.set(id, p);
+      child.stdin?.write(`${line}\n`);
+    });
+  }
+
+  /** Closes the spawner's stdin: it exits once its children have. */
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  private ensure(): ChildProcess {
+    if (this.child) return this.child;
+    // Own process group, as the monitors had with `detached`; unref'd so it
+    // never keeps the agent process alive.
+    const child = spawn(this.perl, ['-e', SPAWNER_SCRIPT], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      detached: true,
+      cwd: '/',
+    });
+    child.unref();
+    this.ref(child, false);
+    child.stdin?.on('error', () => undefined);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => this.onData(chunk));
+    const gone = (why: string): void => {
+      if (this.child === child) this.child = undefined;
+      const err = new Error(`spawner: ${why}`);
+      for (const [id, p] of this.pending) {
+        clearTimeout(p.timer);
+        this.pending.delete(id);
+        p.reject(err);
+      }
+    };
+    child.once('error', (err) => gone(err.message));
+    child.once('exit', (code, signal) => gone(`exited (${signal ?? code ?? '?'})`));
+    this.child = child;
+    return child;
+  }
+
+  /** The pipes keep the agent's event loop alive only while answers are awaited. */
+  private ref(child: ChildProcess, on: boolean): void {
+    for (const stream of [child.stdin, child.stdout] as (Socket | null)[]) {
+      if (on) stream?.ref();
+      else stream?.unref();
+    }
+  }
+
+  private onData(chunk: string): void {
+    this.buf += chunk;
+    for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
+      const line = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 1);
+      const [tag, id, status, out, err, fd3, pid] = line.split(' ');
+      if (tag !== 'R') continue;
+      const p = this.pending.get(Number(id));
+      if (!p) continue;
+      this.pending.delete(Number(id));
+      clearTimeout(p.timer);
+      if (this.pending.size === 0 && this.child) this.ref(this.child, false);
+      const raw = Number(status);
+      const sig = raw >= 0 ? raw & 0x7f : 0;
+      p.resolve({
+        exitCode: raw < 0 ? null : sig === 0 ? (raw >> 8) & 0xff : null,
+        signal: sig === 0 ? null : signalName(sig),
+        stdout: unhex(out),
+        stderr: unhex(err),
+        fd3: unhex(fd3),
+        timedOut: p.timedOut,
+        pid: Number(pid ?? 0),
+      });
+    }
+  }
+}
+
+function hex(s: string): string {
+  return Buffer.from(s, 'utf8').toString('hex');
+}
+
+function unhex(s: string | undefined): string {
+  return Buffer.from(s ?? '', 'hex').toString('utf8');
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  const e = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return (e?.[0] as NodeJS.Signals | undefined) ?? null;
+}
+
+/** The agent's one spawner, made on first use. */
+let shared: Spawner | undefined;
+export function sharedSpawner(): Spawner {
+  shared ??= new Spawner();
+  return shared;
+}
