@@ -63,6 +63,11 @@ interface Manager {
   time?: string;
   subresource?: string;
   set: FieldSet;
+  /**
+   * The stored fieldsV1 of a manager this write cannot touch, kept as it is
+   * (set is then not decoded): see updateManagedFields.
+   */
+  raw?: Record<string, unknown>;
 }
 
 /** Fields nobody owns: identity and bookkeeping the server sets (Kubernetes' DefaultStripFields). */
@@ -198,19 +203,30 @@ export function updateManagedFields(args: UpdateManagedFieldsArgs): KubeObject {
     return shallowBodyOf(updated) as KubeObject;
   }
   const useSent = Array.isArray(sent) && sent.length > 0 && !deepEqual(sent, stored);
-  const managers = decodeManagers(useSent ? sent : stored);
 
   const body = shallowBodyOf(updated);
   const diff = compare(shallowBodyOf(old), body, schema);
   const changed = diff.added.union(diff.modified).without(ignored);
   const removed = diff.removed.without(ignored);
+  // A stored manager owning nothing under the top-level fields this write
+  // touches keeps its entry unread: an agent's status report (only status
+  // changes) would otherwise decode, diff and re-encode every manager's
+  // fields, the spec's included, on every report.
+  const touched = new Set([...changed.paths(), ...removed.paths()].map((p) => p[0]));
+  const managers = useSent
+    ? decodeManagers(sent)
+    : decodeManagers(stored, (f) => !Object.keys(f).some((k) => touched.has(k)));
 
   const self: Manager = { manager, operation, apiVersion, set: new FieldSet() };
   if (subresource) self.subresource = subresource;
   const selfId = identity(self);
   const previous = managers.find((m) => identity(m) === selfId);
+  if (previous?.raw) {
+    previous.set = fromFieldsV1(previous.raw);
+    delete previous.raw;
+  }
   const others = managers.filter((m) => m !== previous);
-  for (const m of others) m.set = m.set.difference(changed).difference(removed);
+  for (const m of others) if (!m.raw) m.set = m.set.difference(changed).difference(removed);
   self.set = (previous?.set ?? new FieldSet()).difference(removed).union(changed);
   // The time says when this manager last changed something, not when it last wrote.
   self.time = changed.size > 0 || !previous?.time ? now : previous.time;
@@ -289,18 +305,29 @@ function shallowBodyOf(obj: KubeObject | undefined): Record<string, unknown> {
 }
 
 /** Stored entries we cannot read are dropped, as Kubernetes resets unreadable managedFields. */
-function decodeManagers(entries: unknown): Manager[] {
+function decodeManagers(
+  entries: unknown,
+  /** Entries whose (non-empty) fieldsV1 this accepts are kept raw, not decoded. */
+  keepRaw?: (fieldsV1: Record<string, unknown>) => boolean,
+): Manager[] {
   if (!Array.isArray(entries)) return [];
   const out: Manager[] = [];
   for (const e of entries) {
     if (!isRecord(e) || typeof e['manager'] !== 'string') continue;
     const operation = e['operation'];
     if (operation !== 'Apply' && operation !== 'Update') continue;
-    let set: FieldSet;
-    try {
-      set = fromFieldsV1(e['fieldsV1'] ?? {});
-    } catch {
-      continue;
+    const fields = e['fieldsV1'];
+    const raw =
+      keepRaw && isRecord(fields) && Object.keys(fields).length > 0 && keepRaw(fields)
+        ? fields
+        : undefined;
+    let set = new FieldSet();
+    if (!raw) {
+      try {
+        set = fromFieldsV1(fields ?? {});
+      } catch {
+        continue;
+      }
     }
     const m: Manager = {
       manager: e['manager'],
@@ -308,6 +335,7 @@ function decodeManagers(entries: unknown): Manager[] {
       apiVersion: typeof e['apiVersion'] === 'string' ? e['apiVersion'] : '',
       set,
     };
+    if (raw) m.raw = raw;
     if (typeof e['time'] === 'string') m.time = e['time'];
     if (typeof e['subresource'] === 'string' && e['subresource'] !== '')
       m.subresource = e['subresource'];
@@ -321,7 +349,7 @@ function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeO
   const meta = isRecord(body['metadata']) ? body['metadata'] : {};
   body['metadata'] = meta;
   const entries = managers
-    .filter((m) => m.set.size > 0)
+    .filter((m) => m.raw !== undefined || m.set.size > 0)
     .sort(
       (a, b) =>
         cmpStr(a.operation, b.operation) ||
@@ -338,7 +366,7 @@ function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeO
       };
       if (m.time) e.time = m.time;
       e.fieldsType = 'FieldsV1';
-      e.fieldsV1 = toFieldsV1(m.set);
+      e.fieldsV1 = m.raw ?? toFieldsV1(m.set);
       if (m.subresource) e.subresource = m.subresource;
       return e;
     });

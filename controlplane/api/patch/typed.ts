@@ -173,6 +173,8 @@ function diff(
   path: Path,
   r: Comparison,
 ): void {
+  // The same value (a subtree a write shares with the stored object) has no differences.
+  if (a === b) return;
   const sa = shape(a, schema);
   const sb = shape(b, schema);
   if (sa.kind === 'absent' && sb.kind === 'absent') return;
