@@ -247,6 +247,15 @@ export class AgentGateway {
     // retrying after a conflict), and the agent never resends what it sent.
     let queue = Promise.resolve();
     call.on('data', (msg: AgentMessage__Output) => {
+      // A heartbeat orders with nothing, and behind a busy node's queued
+      // status reports it arrived late enough for the node lifecycle
+      // controller to call a live node dead (1,000 hollow nodes under load).
+      if (msg.msg === 'heartbeat' && session) {
+        this.heartbeat(session).catch((err: unknown) =>
+          this.log?.error({ err, node }, 'agent heartbeat failed'),
+        );
+        return;
+      }
       queue = queue
         .then(() => this.onMessage(node, call, msg, session))
         .then(

@@ -120,7 +120,10 @@ export class Scheduler implements Controller {
     this.pipeline = defaultPipeline({ scoring: opts.scoring ?? 'LeastAllocated' });
     this.names = new Set(['', ...(opts.schedulerNames ?? DEFAULT_SCHEDULER_NAMES)]);
     this.metrics = opts.metrics ?? {};
-    this.maxInFlight = opts.maxInFlightBinds ?? 64;
+    // Binds in flight cap throughput at slots ÷ bind latency; a loaded etcd (or a
+    // write batch) makes a bind take hundreds of ms, and 64 slots then capped
+    // binding near 200 pods/s. Binds in flight are cheap: the store combines them.
+    this.maxInFlight = opts.maxInFlightBinds ?? 512;
     this.random = opts.random ?? Math.random;
     this.percentageOfNodesToScore = opts.percentageOfNodesToScore ?? 0;
     this.queue = new SchedulingQueue({

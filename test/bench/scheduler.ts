@@ -212,6 +212,7 @@ async function runOnce(
     }
     const joinSeconds = (performance.now() - t0) / 1000;
 
+    const expectedTotal = rsCount * perRs + barePods;
     // A watcher sees each pod appear and then get its node.
     const seen = new Map<string, number>();
     const latencies: number[] = [];
@@ -230,7 +231,10 @@ async function runOnce(
       },
       (res) => {
         let buf = '';
-        res.on('end', () => (watchEnded = true));
+        res.on('end', () => {
+          if (watched < expectedTotal) console.error(`the pod watch ended after ${watched} binds`);
+          watchEnded = true;
+        });
         res.on('data', (d: Buffer) => {
           buf += d.toString();
           let nl: number;
@@ -248,6 +252,7 @@ async function runOnce(
               object: { metadata: { uid: string }; spec?: { nodeName?: string } };
             };
             if (ev.type === 'ERROR') {
+              console.error(`the pod watch ended: ${JSON.stringify(ev.object)}`);
               watchEnded = true;
               continue;
             }
@@ -265,7 +270,10 @@ async function runOnce(
         });
       },
     );
-    watchReq.on('error', () => (watchEnded = true));
+    watchReq.on('error', (err) => {
+      console.error(`the pod watch failed: ${err.message}`);
+      watchEnded = true;
+    });
     watchReq.end();
     await new Promise((r) => setTimeout(r, 500));
 
@@ -301,7 +309,7 @@ async function runOnce(
       }),
     );
     const createSeconds = (performance.now() - createStart) / 1000;
-    const expected = rsCount * perRs + barePods;
+    const expected = expectedTotal;
     // Progress comes from the watch; the API is asked only when the watch
     // has been quiet for 5 s (done, dropped or stalled). No progress on
     // either for 60 s ends the run as a stall.
