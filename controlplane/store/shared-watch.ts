@@ -77,7 +77,22 @@ export class SharedWatch {
       this.recent.shift();
       this.evicted = true;
     }
-    for (const sub of this.subscribers) if (ev.revision > sub.from) sub.cb.onEvent(ev);
+    for (const sub of this.subscribers) {
+      if (ev.revision <= sub.from) continue;
+      try {
+        sub.cb.onEvent(ev);
+      } catch (err) {
+        // One watcher's failure ends its watch, not everyone's.
+        this.subscribers.delete(sub);
+        sub.cb.onError(err instanceof Error ? err : new Error(String(err)));
+        if (this.subscribers.size === 0) this.closeUpstream();
+      }
+    }
+  }
+
+  private closeUpstream(): void {
+    this.end();
+    this.upstream.then((h) => h.close()).catch(() => undefined);
   }
 
   private fail(err: Error): void {
