@@ -64,6 +64,8 @@ export class NetworkState {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
+  /** How long the last send to every agent took, in ms. */
+  private lastFlushCost = 0;
   private current: ControlMessage | undefined;
   private relist: NodeJS.Timeout | undefined;
 
@@ -249,14 +251,20 @@ export class NetworkState {
     }
   }
 
-  /** Sends now if the last send is FLUSH_MS old, else once that much time has passed. */
+  /**
+   * Sends once the last send is FLUSH_MS old, or ten times as old as that
+   * send took: a send is one write per connected agent, and with thousands
+   * of agents joining, sends every 100 ms would take the whole CPU (each join
+   * is a change). So sends take at most about a tenth of it.
+   */
   private changed(): void {
     this.current = undefined;
     if (this.timer) return;
-    const wait = Math.max(0, this.lastFlush + FLUSH_MS - Date.now());
+    const gap = Math.max(FLUSH_MS, 10 * this.lastFlushCost);
+    const wait = Math.max(0, this.lastFlush + gap - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.lastFlush = Date.now();
+      const started = performance.now();
       const msg = this.delta();
       for (const send of this.subscribers) {
         try {
@@ -265,6 +273,8 @@ export class NetworkState {
           this.opts.logger?.warn({ err }, 'sending the cluster network failed');
         }
       }
+      this.lastFlush = Date.now();
+      this.lastFlushCost = performance.now() - started;
     }, wait);
   }
 }
