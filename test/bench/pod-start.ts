@@ -89,10 +89,19 @@ async function quiet(cmd: string, args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
 }
 
-/** 1. Raw runc: `runc run -d` per container of one unpacked busybox bundle. */
-async function rawRunc(n: number, work: string, teardown: Teardown): Promise<number[]> {
+/**
+ * 1. Raw runc: `runc run -d` per container of one unpacked busybox bundle,
+ * `wave` at a time (each timed from its wave's start, as the pods are).
+ */
+async function rawRunc(
+  n: number,
+  wave: number,
+  work: string,
+  teardown: Teardown,
+): Promise<number[]> {
   const bundle = join(work, 'bundle');
   const root = join(work, 'runc');
+  await rm(bundle, { recursive: true, force: true });
   await run('umoci', ['unpack', '--image', `${BUSYBOX_LAYOUT_DIR}:latest`, bundle]);
   const configPath = join(bundle, 'config.json');
   const config = JSON.parse(await readFile(configPath, 'utf8')) as {
@@ -112,12 +121,19 @@ async function rawRunc(n: number, work: string, teardown: Teardown): Promise<num
   };
   teardown.add('raw runc containers', removeAll);
   const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = `shoal-bench-${process.pid}-${i}`;
-    ids.push(id);
+  for (let first = 0; first < n; first += wave) {
+    const batch = Array.from(
+      { length: Math.min(wave, n - first) },
+      (_, j) => `shoal-bench-${process.pid}-w${wave}-${first + j}`,
+    );
+    ids.push(...batch);
     const t0 = performance.now();
-    await quiet('runc', ['--root', root, 'run', '-d', '--bundle', bundle, id]);
-    times.push(performance.now() - t0);
+    await Promise.all(
+      batch.map(async (id) => {
+        await quiet('runc', ['--root', root, 'run', '-d', '--bundle', bundle, id]);
+        times.push(performance.now() - t0);
+      }),
+    );
   }
   await removeAll();
   return times;
@@ -312,7 +328,10 @@ async function main(): Promise<void> {
     progress('building the busybox image');
     await run(BUSYBOX_SCRIPT, [BUSYBOX_LAYOUT_DIR]);
     progress(`raw runc run -d × ${opts.runc}`);
-    const raw = ascending(await rawRunc(opts.runc, work, teardown));
+    const raw = ascending(await rawRunc(opts.runc, 1, work, teardown));
+    // The same runc, as many at once as pods are created at once: what a wave costs the runtime alone.
+    const rawWave =
+      opts.wave > 1 ? ascending(await rawRunc(opts.runc, opts.wave, work, teardown)) : undefined;
     const shoal = await podStarts(opts, work, teardown);
     const starts = ascending(shoal.times);
     progress(`cold pulls × ${opts.pulls}`);
@@ -332,6 +351,11 @@ async function main(): Promise<void> {
       '| --- | --- | --- | --- |',
       `| container start, p50 | ${ms(percentile(starts, 50))} | ${ms(percentile(raw, 50))} (raw \`runc run -d\`) | Shoal: ${opts.pods} pods created with spec.nodeName in waves of ${opts.wave} concurrent creates, create request start → watch event with phase Running; image already pulled. Raw: ${opts.runc} containers one at a time from one unpacked bundle, no network |`,
       `| container start, p99 | ${ms(percentile(starts, 99))} | ${ms(percentile(raw, 99))} (raw \`runc run -d\`) | p99 of ${opts.pods} (Shoal) and ${opts.runc} (runc) samples: the slowest one or two |`,
+      ...(rawWave
+        ? [
+            `| raw runc ${opts.wave} at a time, p50 / p99 | | ${ms(percentile(rawWave, 50))} / ${ms(percentile(rawWave, 99))} (raw \`runc run -d\`) | ${opts.runc} containers in waves of ${opts.wave}, each timed from its wave's start: the runtime alone under the same concurrency as the pods |`,
+          ]
+        : []),
       `| cold image pull, median of ${opts.pulls} | ${ms(pullerMedian)} | ${ms(skopeoMedian)} (\`skopeo copy\` to an OCI layout) | busybox, 1 layer, ${(Number(size) / 1e6).toFixed(1)} MB of blobs, registry on the lab bridge; ImagePuller also verifies and unpacks the layer, skopeo only stores it |`,
       '',
     ];
