@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Registry, WatchEvent } from '../api/registry/registry.js';
 import { findResource, type ResourceInfo } from '../api/resources.js';
-import { isRecord, type KubeObject } from '../api/objects.js';
+import { isRecord, namespacedName, type KubeObject } from '../api/objects.js';
 import type { WatchHandle } from '../store/types.js';
 import type { ClusterNetwork } from '../../proto/generated/shoal/agent/v1/ClusterNetwork.js';
 import type { ControlMessage } from '../../proto/generated/shoal/agent/v1/ControlMessage.js';
@@ -179,8 +179,8 @@ export class NetworkState {
       for (const key of kind.items.keys()) kind.dirty.add(key);
       kind.items.clear();
       for (const o of list.items) {
-        kind.items.set(keyOf(o), slim(o));
-        kind.dirty.add(keyOf(o));
+        kind.items.set(namespacedName(o), slim(o));
+        kind.dirty.add(namespacedName(o));
       }
       kind.watch = await reg.watch(
         kind.resource,
@@ -188,7 +188,7 @@ export class NetworkState {
         { resourceVersion: String(list.revision) },
         {
           onEvent: (ev) => {
-            const key = keyOf(ev.object);
+            const key = namespacedName(ev.object);
             if (ev.type === 'DELETED') kind.items.delete(key);
             else {
               const next = slim(ev.object);
@@ -282,10 +282,6 @@ export class NetworkState {
 interface Changes {
   upserts: string[];
   removed: string[];
-}
-
-function keyOf(o: KubeObject): string {
-  return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 }
 
 /** The object without write bookkeeping, which agents never read. */

@@ -48,6 +48,14 @@ export interface KubeObject {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 
+/**
+ * `namespace/name`: the key of a namespaced object in work queues and in the
+ * agent protocol's ClusterNetwork (removed_services, removed_endpoints).
+ */
+export function namespacedName(obj: KubeObject): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -7,7 +7,7 @@
 // template, and the slow-start batching of creates.
 
 import type { KubeObject, OwnerReference } from '../api/objects.js';
-import { isRecord } from '../api/objects.js';
+import { isRecord, namespacedName } from '../api/objects.js';
 import type { Informer } from './runtime/informer.js';
 import {
   fromLabelSelector,
@@ -34,9 +34,7 @@ export function stringMap(v: unknown): Record<string, string> {
 }
 
 /** `namespace/name`, the work-queue key of a namespaced object. */
-export function keyOf(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-}
+export const keyOf = namespacedName;
 
 /** Milliseconds since the epoch of an RFC 3339 time, 0 when absent or unparsable. */
 export function timeOf(v: unknown): number {

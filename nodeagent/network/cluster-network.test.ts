@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterNetwork__Output } from '../../proto/generated/shoal/agent/v1/ClusterNetwork.js';
-import { mergeNetwork } from './cluster-network.js';
+import { NetworkView } from './cluster-network.js';
 
 const obj = (ns: string, name: string, v: number): string =>
   JSON.stringify({ metadata: { namespace: ns, name }, v });
@@ -18,7 +18,9 @@ const message = (m: Partial<ClusterNetwork__Output>): ClusterNetwork__Output => 
   ...m,
 });
 
-describe('mergeNetwork', () => {
+const json = (m: Map<string, unknown>): string[] => [...m.values()].map((o) => JSON.stringify(o));
+
+describe('NetworkView', () => {
   const whole = message({
     nodes: [
       { name: 'a', pod_cidr: '10.244.0.0/24', internal_ip: '10.0.0.1' },
@@ -29,8 +31,9 @@ describe('mergeNetwork', () => {
   });
 
   it('upserts by name, removes by name, and keeps what the delta does not mention', () => {
-    const merged = mergeNetwork(
-      whole,
+    const view = new NetworkView();
+    view.apply(whole);
+    view.apply(
       message({
         delta: true,
         nodes: [
@@ -43,21 +46,23 @@ describe('mergeNetwork', () => {
         removed_endpoints: ['default/web'],
       }),
     );
-    expect(merged.delta).toBe(false);
-    expect(merged.nodes.map((n) => [n.name, n.pod_cidr])).toEqual([
+    expect([...view.nodes.values()].map((n) => [n.name, n.pod_cidr])).toEqual([
       ['b', '10.244.9.0/24'],
       ['c', '10.244.2.0/24'],
     ]);
-    expect(merged.services_json).toEqual([obj('default', 'web', 2)]);
-    expect(merged.endpoints_json).toEqual([]);
+    expect(json(view.services)).toEqual([obj('default', 'web', 2)]);
+    expect(json(view.endpoints)).toEqual([]);
   });
 
-  it('starts from nothing when no whole message came first', () => {
-    const merged = mergeNetwork(
-      undefined,
+  it('starts from nothing when no whole message came first, and a whole message replaces all', () => {
+    const view = new NetworkView();
+    view.apply(
       message({ delta: true, endpoints_json: [obj('default', 'web', 1)], removed_nodes: ['x'] }),
     );
-    expect(merged.nodes).toEqual([]);
-    expect(merged.endpoints_json).toEqual([obj('default', 'web', 1)]);
+    expect([...view.nodes.values()]).toEqual([]);
+    expect(json(view.endpoints)).toEqual([obj('default', 'web', 1)]);
+    view.apply(whole);
+    expect([...view.nodes.keys()]).toEqual(['a', 'b']);
+    expect(json(view.services)).toEqual([obj('default', 'web', 1), obj('kube-system', 'dns', 1)]);
   });
 });

@@ -6,9 +6,10 @@
 // message twice, or after a restart, gives the same kernel state.
 
 import type { Logger } from 'pino';
-import type { KubeObject } from '../../controlplane/api/objects.js';
+import { namespacedName, type KubeObject } from '../../controlplane/api/objects.js';
 import type { ClusterNetwork__Output } from '../../proto/generated/shoal/agent/v1/ClusterNetwork.js';
 import type { NodeConfig__Output } from '../../proto/generated/shoal/agent/v1/NodeConfig.js';
+import type { NodeRoute__Output } from '../../proto/generated/shoal/agent/v1/NodeRoute.js';
 import { ClusterDns, DEFAULT_DNS_PORT } from './dns.js';
 import { HostRoutes } from './routes.js';
 import { ServiceProxy } from './service-proxy.js';
@@ -30,7 +31,9 @@ export class ClusterNetworkAgent {
   readonly dns: ClusterDns;
   private config: { nameserver: string; domain: string } | undefined;
   /** The whole network as last applied: a delta is merged into it. */
-  private last: ClusterNetwork__Output | undefined;
+  private readonly view = new NetworkView();
+  /** Whether any ClusterNetwork has come yet (before that there is nothing to program). */
+  private received = false;
 
   constructor(private readonly opts: ClusterNetworkAgentOptions) {
     const common = {
@@ -61,25 +64,38 @@ export class ClusterNetworkAgent {
     if (!cfg.cluster_dns) return;
     this.config = { nameserver: cfg.cluster_dns, domain: cfg.cluster_domain || 'cluster.local' };
     this.dns.domain = this.config.domain;
-    if (this.last) void this.onNetwork(this.last);
+    if (this.received)
+      this.sync().catch((err: unknown) =>
+        this.opts.logger?.error({ err }, 'programming the cluster network failed'),
+      );
   }
 
   /** Applies one ClusterNetwork (whole or delta); resolves when routes and rules are programmed. */
   async onNetwork(msg: ClusterNetwork__Output): Promise<void> {
-    const net = msg.delta ? mergeNetwork(this.last, msg) : msg;
-    this.last = net;
-    const services = net.services_json.map(parseObject);
-    const endpoints = net.endpoints_json.map(parseObject);
+    this.view.apply(msg);
+    this.received = true;
+    await this.sync();
+  }
+
+  /** Programs routes, rules and DNS records from the whole view. */
+  private async sync(): Promise<void> {
+    const net = this.view;
+    const services = [...net.services.values()];
+    const endpoints = [...net.endpoints.values()];
     this.dns.update(services, endpoints);
     const podCidr = this.opts.podCidr();
     await Promise.all([
       this.routes.sync(
-        net.nodes.map((n) => ({ name: n.name, podCidr: n.pod_cidr, internalIp: n.internal_ip })),
-        net.service_cidr,
+        [...net.nodes.values()].map((n) => ({
+          name: n.name,
+          podCidr: n.pod_cidr,
+          internalIp: n.internal_ip,
+        })),
+        net.serviceCidr,
       ),
       this.proxy.sync({
         services: servicePortsOf(services, endpoints),
-        clusterCidr: net.cluster_cidr,
+        clusterCidr: net.clusterCidr,
         ...(podCidr ? { podCidr } : {}),
         ...(this.config ? { dns: { ip: this.config.nameserver, port: this.dns.port } } : {}),
       }),
@@ -96,40 +112,37 @@ export class ClusterNetworkAgent {
   }
 }
 
-function parseObject(json: string): KubeObject {
-  return JSON.parse(json) as KubeObject;
+/**
+ * The whole cluster network as the agent knows it, keyed so that a delta
+ * changes only what it names: each object is parsed once, when it arrives.
+ */
+export class NetworkView {
+  readonly nodes = new Map<string, NodeRoute__Output>();
+  readonly services = new Map<string, KubeObject>();
+  readonly endpoints = new Map<string, KubeObject>();
+  clusterCidr = '';
+  serviceCidr = '';
+
+  /** Applies a whole message (replaces everything) or a delta (upserts by name, then removals). */
+  apply(msg: ClusterNetwork__Output): void {
+    if (!msg.delta) {
+      this.nodes.clear();
+      this.services.clear();
+      this.endpoints.clear();
+    }
+    for (const n of msg.nodes) this.nodes.set(n.name, n);
+    for (const name of msg.removed_nodes) this.nodes.delete(name);
+    upsert(this.services, msg.services_json, msg.removed_services);
+    upsert(this.endpoints, msg.endpoints_json, msg.removed_endpoints);
+    this.clusterCidr = msg.cluster_cidr;
+    this.serviceCidr = msg.service_cidr;
+  }
 }
 
-function keyOf(o: KubeObject): string {
-  return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-}
-
-/** `whole` with a delta applied: upserts by name (namespace/name for JSON objects), then removals. */
-export function mergeNetwork(
-  whole: ClusterNetwork__Output | undefined,
-  delta: ClusterNetwork__Output,
-): ClusterNetwork__Output {
-  const nodes = new Map((whole?.nodes ?? []).map((n) => [n.name, n]));
-  for (const n of delta.nodes) nodes.set(n.name, n);
-  for (const name of delta.removed_nodes) nodes.delete(name);
-  const objects = (list: string[], upserts: string[], removed: string[]): string[] => {
-    const byKey = new Map(list.map((j) => [keyOf(parseObject(j)), j]));
-    for (const j of upserts) byKey.set(keyOf(parseObject(j)), j);
-    for (const key of removed) byKey.delete(key);
-    return [...byKey.values()];
-  };
-  return {
-    ...delta,
-    delta: false,
-    nodes: [...nodes.values()],
-    services_json: objects(whole?.services_json ?? [], delta.services_json, delta.removed_services),
-    endpoints_json: objects(
-      whole?.endpoints_json ?? [],
-      delta.endpoints_json,
-      delta.removed_endpoints,
-    ),
-    removed_nodes: [],
-    removed_services: [],
-    removed_endpoints: [],
-  };
+function upsert(into: Map<string, KubeObject>, json: string[], removed: string[]): void {
+  for (const j of json) {
+    const o = JSON.parse(j) as KubeObject;
+    into.set(namespacedName(o), o);
+  }
+  for (const key of removed) into.delete(key);
 }
