@@ -212,7 +212,7 @@ async function runOnce(
     }
     const joinSeconds = (performance.now() - t0) / 1000;
 
-    const expectedTotal = rsCount * perRs + barePods;
+    const expected = rsCount * perRs + barePods;
     // A watcher sees each pod appear and then get its node.
     const seen = new Map<string, number>();
     const latencies: number[] = [];
@@ -232,7 +232,7 @@ async function runOnce(
       (res) => {
         let buf = '';
         res.on('end', () => {
-          if (watched < expectedTotal) console.error(`the pod watch ended after ${watched} binds`);
+          if (watched < expected) console.error(`the pod watch ended after ${watched} binds`);
           watchEnded = true;
         });
         res.on('data', (d: Buffer) => {
@@ -309,7 +309,6 @@ async function runOnce(
       }),
     );
     const createSeconds = (performance.now() - createStart) / 1000;
-    const expected = expectedTotal;
     // Progress comes from the watch; the API is asked only when the watch
     // has been quiet for 5 s (done, dropped or stalled). No progress on
     // either for 60 s ends the run as a stall.
