@@ -25,6 +25,14 @@
 // and stderr go to /dev/null. A child that cannot be exec'd exits 127 with
 // the reason on its stderr.
 //
+// flag 'b': no program is exec'd; <file> names one of the spawner's
+// built-ins, which make the system calls mount(8), umount(8) and
+// `unshare --net … ip link set lo up` would make, without the two or three
+// exec'd processes those cost per pod start (see \`builtin\` below). `mount`
+// and `umount` run in the spawner itself (a mount point is shared by the
+// whole mount namespace); `netns` runs in a forked child, because unshare
+// moves its caller into the new namespace.
+//
 // The spawner exits when its stdin closes (the agent stopped or died);
 // children it started run on, as they would have from the agent. If it dies,
 // calls in flight fail and the next call starts a new one.
@@ -32,6 +40,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
+import { arch } from 'node:process';
 
 export interface SpawnRequest {
   file: string;
@@ -69,9 +78,25 @@ export interface SpawnResult {
   pid: number;
 }
 
+/** System call numbers the built-ins need: mount, umount2, unshare. */
+const SYSCALLS: Partial<Record<NodeJS.Architecture, [number, number, number]>> = {
+  x64: [165, 166, 272],
+  arm64: [40, 39, 97],
+  riscv64: [40, 39, 97],
+};
+
+export type Builtin =
+  /** args: source, target, fstype, flags (decimal), data */
+  | 'mount'
+  /** args: target, flags (decimal; 2 = MNT_DETACH) */
+  | 'umount'
+  /** args: an existing empty file; it becomes a new network namespace with lo up */
+  | 'netns';
+
 export const SPAWNER_SCRIPT = String.raw`
 use strict;
 $0 = 'shoal-spawner';
+my ($SYS_mount, $SYS_umount2, $SYS_unshare) = @ARGV;
 $SIG{PIPE} = 'IGNORE';
 $| = 1;
 my (%jobs, %rd, %wr, %bypid);
@@ -92,9 +117,42 @@ sub done {
   print 'R ', $id, ' ', ($j->{nowait} ? -1 : $j->{status}), ' ', hexs($j->{out}), ' ', hexs($j->{err}), ' ', hexs($j->{fd3}), ' ', $j->{pid}, "\n";
   delete $jobs{$id};
 }
+# Returns '' or what failed. Arguments come from split(), so they are
+# strings, which syscall() passes as pointers; '+ 0' makes the numbers ints.
+sub builtin {
+  my ($name, @a) = @_;
+  if ($name eq 'mount') {
+    return syscall($SYS_mount, $a[0], $a[1], $a[2], $a[3] + 0, $a[4]) == 0 ? '' : "mount $a[1]: $!";
+  }
+  if ($name eq 'umount') {
+    return syscall($SYS_umount2, $a[0], $a[1] + 0) == 0 ? '' : "umount $a[0]: $!";
+  }
+  if ($name eq 'netns') {
+    # CLONE_NEWNET; then the namespace outlives this child as a bind mount
+    # (MS_BIND) of its nsfs file on the path, as 'unshare --net=path' leaves it.
+    syscall($SYS_unshare, 0x40000000) == 0 or return "unshare: $!";
+    my $self = '/proc/self/ns/net'; # syscall() may write to its string arguments: no constants
+    syscall($SYS_mount, $self, $a[0], 0, 4096, 0) == 0 or return "bind mount $a[0]: $!";
+    # lo up: SIOCGIFFLAGS, set IFF_UP, SIOCSIFFLAGS on a struct ifreq (40 bytes).
+    socket(my $s, 2, 2, 0) or return "socket: $!";
+    my $ifr = pack('a16 s x22', 'lo', 0);
+    ioctl($s, 0x8913, $ifr) or return "SIOCGIFFLAGS lo: $!";
+    my (undef, $fl) = unpack('a16 s', $ifr);
+    $ifr = pack('a16 s x22', 'lo', $fl | 1);
+    ioctl($s, 0x8914, $ifr) or return "SIOCSIFFLAGS lo: $!";
+    return '';
+  }
+  return "no built-in $name";
+}
 sub start {
   my ($id, $flags, $file, $argv, $env, $stdin) = @_;
   my @argv = split(/\0/, unhex($argv), -1);
+  my $builtin = index($flags, 'b') >= 0;
+  if ($builtin && unhex($file) ne 'netns') {
+    my $e = builtin(@argv);
+    print 'R ', $id, ' ', ($e eq '' ? 0 : 1 << 8), ' ', '', ' ', hexs($e eq '' ? '' : "$e\n"), ' ', '', ' ', $$, "\n";
+    return;
+  }
   my @env = split(/\0/, unhex($env), -1);
   my $data = unhex($stdin);
   my $want_in = length($stdin) > 0;
@@ -139,6 +197,7 @@ sub start {
     $SIG{PIPE} = 'DEFAULT';
     %ENV = () if index($flags, 'e') >= 0;
     for my $kv (@env) { my $i = index($kv, '='); $ENV{substr($kv, 0, $i)} = substr($kv, $i + 1) if $i > 0; }
+    if ($builtin) { my $e = builtin(@argv); print STDERR "$e\n" if $e ne ''; exit($e eq '' ? 0 : 1); }
     exec { unhex($file) } @argv;
     print STDERR "exec " . unhex($file) . ": $!\n";
     exit 127;
@@ -243,13 +302,30 @@ export class Spawner {
       hex(env.join('\0')),
       hex(req.stdin ?? ''),
     ].join(' ');
+    return this.send(child, id, line, req.timeoutMs);
+  }
+
+  /** Runs one of the built-ins (see the header); exit code 0, or 1 with the reason on stderr. */
+  builtin(name: Builtin, args: string[]): Promise<SpawnResult> {
+    const child = this.ensure();
+    const id = ++this.seq;
+    const line = ['S', String(id), 'xb', hex(name), hex([name, ...args].join('\0')), '', ''];
+    return this.send(child, id, line.join(' '));
+  }
+
+  private send(
+    child: ChildProcess,
+    id: number,
+    line: string,
+    timeoutMs?: number,
+  ): Promise<SpawnResult> {
     return new Promise<SpawnResult>((resolve, reject) => {
       const p: Pending = { resolve, reject, timedOut: false };
-      if (req.timeoutMs !== undefined) {
+      if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => {
           p.timedOut = true;
           child.stdin?.write(`K ${id} 9\n`);
-        }, req.timeoutMs);
+        }, timeoutMs);
       }
       if (this.pending.size === 0) this.ref(child, true);
       this.pending.set(id, p);
@@ -267,7 +343,10 @@ export class Spawner {
     if (this.child) return this.child;
     // Own process group, as the monitors had with `detached`; unref'd so it
     // never keeps the agent process alive.
-    const child = spawn(this.perl, ['-e', SPAWNER_SCRIPT], {
+    const syscalls = SYSCALLS[arch];
+    if (syscalls === undefined)
+      throw new Error(`spawner: no system call numbers known for ${arch}`);
+    const child = spawn(this.perl, ['-e', SPAWNER_SCRIPT, ...syscalls.map(String)], {
       stdio: ['pipe', 'pipe', 'inherit'],
       detached: true,
       cwd: '/',

@@ -4,9 +4,9 @@
 // one agent's cleanup could see another's namespaces).
 //
 // A namespace lives as long as something holds it: a process in it, or a bind
-// mount of its /proc/<pid>/ns/net file. `unshare --net=<file>` creates one and
-// leaves the bind mount behind, so the namespace outlives both the unshare
-// process and the agent; a restarted agent finds its pods' namespaces where it
+// mount of its /proc/<pid>/ns/net file. The spawner's `netns` built-in creates
+// one as `unshare --net=<file>` would and leaves the bind mount behind, so the
+// namespace outlives both the process that made it and the agent; a restarted agent finds its pods' namespaces where it
 // left them. Like `ip netns`, the directory is made a shared mount first: a
 // mount namespace copied while a pod's namespace is mounted (a service started
 // with PrivateTmp, say) then receives the unmount too, instead of pinning the
@@ -22,6 +22,9 @@ const run = promisify(execFile);
 
 /** statfs(2) f_type of nsfs, the filesystem of /proc/<pid>/ns/* and their bind mounts. */
 const NSFS_MAGIC = 0x6e736673;
+
+/** umount2(2) flag: detach now, free when no longer busy (`umount --lazy`). */
+const MNT_DETACH = 2;
 
 export class NetnsDir {
   readonly dir: string;
@@ -45,14 +48,11 @@ export class NetnsDir {
     // The bind mount needs a file to land on; 'wx' refuses to reuse a leftover.
     await writeFile(path, '', { flag: 'wx' });
     try {
-      // unshare runs its command inside the new namespace: bringing lo up
-      // there costs no process of its own (CNI's loopback plugin would be one).
-      // Through the spawner: a fork of it is cheaper than one of the agent.
-      const r = await sharedSpawner().run({
-        file: 'unshare',
-        args: [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'],
-      });
-      if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `unshare exited ${r.exitCode}`);
+      // A fork of the spawner makes the namespace, mounts it on the file and
+      // brings lo up (what `unshare --net=path ip link set lo up` does, less
+      // two exec'd programs; CNI's loopback plugin would be a third).
+      const r = await sharedSpawner().builtin('netns', [path]);
+      if (r.exitCode !== 0) throw new Error(r.stderr.trim());
     } catch (err) {
       await unlink(path).catch(() => undefined);
       throw new Error(`could not create network namespace ${path}`, { cause: err });
@@ -66,9 +66,8 @@ export class NetnsDir {
     if (await isNetns(path)) {
       // Lazy, as `ip netns del` does: a process still inside keeps the
       // namespace alive, but the name goes now.
-      const r = await sharedSpawner().run({ file: 'umount', args: ['--lazy', path] });
-      if (r.exitCode !== 0)
-        throw new Error(`umount --lazy ${path}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+      const r = await sharedSpawner().builtin('umount', [path, String(MNT_DETACH)]);
+      if (r.exitCode !== 0) throw new Error(r.stderr.trim());
     }
     await unlink(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;

@@ -35,26 +35,27 @@ export async function mountRootfs(opts: OverlayOptions): Promise<void> {
     .reverse()
     .join(':');
   const options = `lowerdir=${lower},upperdir=${resolve(opts.upperDir)},workdir=${resolve(opts.workDir)}`;
-  // Through the spawner: a fork of it is cheaper than one of the agent.
-  const r = await sharedSpawner().run({
-    file: 'mount',
-    args: ['-t', 'overlay', 'overlay', '-o', options, resolve(opts.target)],
-  });
+  // mount(2) made by the spawner: no process at all (spawner.ts).
+  const r = await sharedSpawner().builtin('mount', [
+    'overlay',
+    resolve(opts.target),
+    'overlay',
+    '0',
+    options,
+  ]);
   if (r.exitCode !== 0) {
-    throw new MountError(
-      `mount overlay at ${opts.target}: ${r.stderr.trim() || `mount exited ${r.exitCode}`}`,
-    );
+    throw new MountError(`mount overlay at ${opts.target}: ${r.stderr.trim()}`);
   }
 }
 
 /** Unmounts target; a target that is not mounted is fine. */
 export async function unmount(target: string): Promise<void> {
   if (!(await isMounted(target))) return;
-  const r = await sharedSpawner().run({ file: 'umount', args: [resolve(target)] });
+  const r = await sharedSpawner().builtin('umount', [resolve(target), '0']);
   if (r.exitCode === 0) return;
   // Someone else may have unmounted it between the check and umount.
   if (!(await isMounted(target))) return;
-  throw new MountError(`umount ${target}: ${r.stderr.trim() || `umount exited ${r.exitCode}`}`);
+  throw new MountError(r.stderr.trim());
 }
 
 /** True when target is a mount point in this process's mount namespace. */
