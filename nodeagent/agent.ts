@@ -5,7 +5,7 @@
 // its data directory; the containers never depend on the agent process.
 
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { PodNetwork } from './network/pod-network.js';
 import { ClusterNetworkAgent } from './network/cluster-network.js';
@@ -25,6 +25,8 @@ import { startMetricsServer } from '../controlplane/metrics/metrics-server.js';
 import type { DesiredPod__Output } from '../proto/generated/shoal/agent/v1/DesiredPod.js';
 import type { Register } from '../proto/generated/shoal/agent/v1/Register.js';
 import type { KubeObject } from '../controlplane/api/objects.js';
+import { agentPaths } from './paths.js';
+import { mountRunDir } from './run-dir.js';
 
 export interface AgentOptions {
   server: string;
@@ -84,6 +86,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.logger;
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const paths = agentPaths(dataDir);
+  await mountRunDir(paths.run);
   const credentials = await ensureNodeCredentials({
     dataDir,
     server: opts.server,
@@ -91,7 +95,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     nodeName: opts.nodeName,
   });
   const hostIP = opts.nodeIP ?? primaryIPv4() ?? '127.0.0.1';
-  const volumeDir = resolve(opts.volumeDir ?? join(dataDir, 'volumes'));
+  const volumeDir = resolve(opts.volumeDir ?? paths.volumes);
   await mkdir(volumeDir, { recursive: true, mode: 0o755 });
   let network: PodNetwork | undefined;
   const makeNetwork = (podCidr: string): void => {
@@ -99,7 +103,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     network = new PodNetwork({
       agentName: opts.nodeName,
       podCidr,
-      dataDir: join(dataDir, 'network'),
+      dataDir: paths.network,
       ...(log ? { logger: log.child({ component: 'network' }) } : {}),
     });
   };
@@ -126,7 +130,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const images = new InstrumentedImagePuller(
     {
-      root: join(dataDir, 'images'),
+      root: paths.images,
       insecureRegistries: opts.insecureRegistries ?? [],
       ...(log ? { logger: log.child({ component: 'images' }) } : {}),
     },
@@ -135,12 +139,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const pods = new PodManager({
     nodeName: opts.nodeName,
     hostIP,
-    podsDir: join(dataDir, 'pods'),
+    podsDir: paths.pods,
+    bundlesDir: paths.bundles,
     cgroupParent,
     runc: new InstrumentedRunc(
       {
-        root: join(dataDir, 'runc'),
-        stateDir: join(dataDir, 'runc-monitor'),
+        root: paths.runcRoot,
+        stateDir: paths.monitorState,
         ...(log ? { logger: log } : {}),
       },
       metrics,
@@ -170,7 +175,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   await pods.restore();
   metrics.adopted(pods.running().map((p) => p.uid));
   const imageGc = new ImageGc({
-    root: join(dataDir, 'images'),
+    root: paths.images,
     puller: images,
     inUse: () => pods.imagesInUse(),
     ...(opts.imageGcHighThresholdPercent !== undefined

@@ -3,6 +3,7 @@
 // exactly what `up` made.
 
 import { join, resolve } from 'node:path';
+import { agentPaths } from '../../nodeagent/paths.js';
 
 /** The subnet `cluster up` uses unless it is taken or --subnet says otherwise. */
 export const DEFAULT_SUBNET = '10.213.0.0/24';
@@ -83,7 +84,7 @@ export function clusterLayout(
       // .2-.9 stay free for whatever else the bridge may need later.
       address: `${prefix}.${9 + i}`,
       dataDir,
-      runcRoot: join(dataDir, 'runc'),
+      runcRoot: agentPaths(dataDir).runcRoot,
       // nodeagent/agent.ts: cgroupParent `/shoal-<node name>`.
       cgroupParent: `shoal-${hostName}`,
     });

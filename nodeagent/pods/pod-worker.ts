@@ -48,8 +48,10 @@ import {
 export interface WorkerContext {
   nodeName: string;
   hostIP: string;
-  /** Where this agent keeps pods: <dataDir>/pods. */
+  /** Where this agent keeps pods: <dataDir>/pods (paths.ts). */
   podsDir: string;
+  /** Where container bundles go, on the agent's tmpfs (paths.ts). */
+  bundlesDir: string;
   cgroupParent: string;
   runc: Runc;
   images: ImagePuller;
@@ -552,11 +554,15 @@ export class PodWorker {
     }
     const attempt = rec.restartCount;
     const id = `${this.uid}-${c.name}-${attempt}`;
+    // The writable layer stays with the pod; the bundle (config.json and the
+    // rootfs mount point) is runtime state, on the agent's tmpfs (paths.ts).
     const instanceDir = join(this.dir, 'containers', `${c.name}-${attempt}`);
-    const rootfs = join(instanceDir, 'rootfs');
+    const bundleDir = join(this.ctx.bundlesDir, id);
+    const rootfs = join(bundleDir, 'rootfs');
     try {
       // mountRootfs makes upper, work and rootfs.
       await rm(instanceDir, { recursive: true, force: true });
+      await rm(bundleDir, { recursive: true, force: true });
       await mountRootfs({
         lowerDirs: image.layerDirs,
         upperDir: join(instanceDir, 'upper'),
@@ -587,11 +593,11 @@ export class PodWorker {
         },
         userDb,
       });
-      await prepareBundle({ bundleDir: instanceDir, spec, rootfsMount: rootfs });
+      await prepareBundle({ bundleDir, spec, rootfsMount: rootfs });
       const log = join(this.dir, 'logs', c.name, `${attempt}.log`);
       // create and start in one runc process (Runc.run): a pod start is
       // mostly process spawns, and on a busy node they queue for the CPU.
-      await this.ctx.runc.run(id, instanceDir, { stdoutPath: log, stderrPath: log });
+      await this.ctx.runc.run(id, bundleDir, { stdoutPath: log, stderrPath: log });
       rec.id = id;
       rec.imageID = image.configDigest;
       rec.startedAt = now();
@@ -760,10 +766,10 @@ export class PodWorker {
     const rec = this.state.containers[name];
     await this.ctx.runc.delete(id, { force: true });
     const attempt = rec?.restartCount ?? 0;
-    const instanceDir = join(this.dir, 'containers', `${name}-${attempt}`);
-    await unmount(join(instanceDir, 'rootfs'));
-    await removeBundle(instanceDir).catch(() => undefined);
-    await rm(instanceDir, { recursive: true, force: true });
+    const bundleDir = join(this.ctx.bundlesDir, id);
+    await unmount(join(bundleDir, 'rootfs'));
+    await removeBundle(bundleDir).catch(() => undefined);
+    await rm(join(this.dir, 'containers', `${name}-${attempt}`), { recursive: true, force: true });
     if (rec?.id === id) delete rec.id;
   }
 

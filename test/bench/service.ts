@@ -23,6 +23,7 @@ import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTestControlplane, type TestControlplane } from '../support/controlplane.js';
 import { scrubAgent, startAgentOn, type TestAgent } from '../support/agents.js';
 import { waitFor } from '../support/wait.js';
+import { agentPaths } from '../../nodeagent/paths.js';
 
 const run = promisify(execFile);
 const NS = 'default';
@@ -147,7 +148,11 @@ async function main(): Promise<void> {
       (n) => n === 3,
     );
     const client = await core.readNamespacedPod({ namespace: NS, name: 'client' });
-    const clientNetns = join(agents[0]!.dataDir, 'network', 'netns', client.metadata!.uid!);
+    const clientNetns = join(
+      agentPaths(agents[0]!.dataDir).network,
+      'netns',
+      client.metadata!.uid!,
+    );
     const web0 = await core.readNamespacedPod({ namespace: NS, name: 'web-0' });
     const vip = (await core.readNamespacedService({ namespace: NS, name: 'web' })).spec!.clusterIP!;
     // The rules reach the client's host a little after the Endpoints.

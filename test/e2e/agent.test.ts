@@ -2,12 +2,15 @@
 // busybox image, and two `shoal agent` processes on two network-namespace
 // hosts running pods with runc.
 
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as k8s from '@kubernetes/client-node';
 import type { Lab } from '../support/hosts.js';
 import type { TestRegistry } from '../support/registry.js';
 import { mountsUnder, runcContainers, type TestAgent } from '../support/agents.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import { agentPaths } from '../../nodeagent/paths.js';
 
 let cluster: TestCluster | undefined;
 let lab: Lab;
@@ -174,8 +177,13 @@ describe('node agents', () => {
       .toBe(0);
     for (const a of agents) {
       await expect.poll(() => runcContainers(a), POLL).toEqual([]);
-      const leftovers = (await mountsUnder(a.dataDir)).filter((m) => !m.endsWith('/network/netns'));
+      // What an agent keeps while it runs: its tmpfs and the netns directory's own bind mount.
+      const paths = agentPaths(a.dataDir);
+      const kept = [paths.run, join(paths.network, 'netns')];
+      const leftovers = (await mountsUnder(a.dataDir)).filter((m) => !kept.includes(m));
       expect(leftovers).toEqual([]);
+      for (const dir of [paths.bundles, paths.pods, join(paths.network, 'netns')])
+        expect(await readdir(dir)).toEqual([]);
     }
   });
 });

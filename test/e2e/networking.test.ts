@@ -16,6 +16,7 @@ import { runcContainers, scrubAgent, type TestAgent } from '../support/agents.js
 import { waitFor } from '../support/wait.js';
 import { ServiceProxy } from '../../nodeagent/network/service-proxy.js';
 import { HostRoutes } from '../../nodeagent/network/routes.js';
+import { agentPaths } from '../../nodeagent/paths.js';
 
 const run = promisify(execFile);
 let cluster: TestCluster | undefined;
@@ -119,9 +120,13 @@ async function execIn(pod: k8s.V1Pod, cmd: string[], timeoutMs = 60_000): Promis
   );
   const id = ids.sort().at(-1);
   if (!id) throw new Error(`no container for pod ${pod.metadata?.name}`);
-  const { stdout } = await run('runc', ['--root', `${agent.dataDir}/runc`, 'exec', id, ...cmd], {
-    timeout: timeoutMs,
-  });
+  const { stdout } = await run(
+    'runc',
+    ['--root', agentPaths(agent.dataDir).runcRoot, 'exec', id, ...cmd],
+    {
+      timeout: timeoutMs,
+    },
+  );
   return stdout;
 }
 

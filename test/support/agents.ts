@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabHost } from './hosts.js';
 import { SHOAL_CLI as SHOAL } from './paths.js';
+import { agentPaths } from '../../nodeagent/paths.js';
 
 const run = promisify(execFile);
 export interface TestAgent {
@@ -51,6 +52,10 @@ export async function startAgentOn(
       [
         `--net=${host.netnsPath}`,
         process.execPath,
+        // Benches profile the agent with the rest (written when it exits on SIGTERM).
+        ...(process.env.SHOAL_BENCH_PROFILE
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.SHOAL_BENCH_PROFILE]
+          : []),
         SHOAL,
         'agent',
         '--server',
@@ -104,7 +109,7 @@ export async function startAgentOn(
  */
 export async function scrubAgent(agent: TestAgent): Promise<void> {
   if (agent.process.exitCode === null && agent.process.signalCode === null) await agent.kill9();
-  const root = join(agent.dataDir, 'runc');
+  const root = agentPaths(agent.dataDir).runcRoot;
   const list = await run('runc', ['--root', root, 'list', '--format', 'json']).then(
     (r) => (JSON.parse(r.stdout || '[]') as { id: string }[] | null) ?? [],
     () => [],
@@ -147,7 +152,7 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 export async function runcContainers(agent: TestAgent): Promise<string[]> {
   const r = await run('runc', [
     '--root',
-    join(agent.dataDir, 'runc'),
+    agentPaths(agent.dataDir).runcRoot,
     'list',
     '--format',
     'json',
