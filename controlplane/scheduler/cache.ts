@@ -13,6 +13,7 @@ import { isRecord, type KubeObject } from '../api/objects.js';
 import { MutableNodeInfo, type NodeInfo } from './node-info.js';
 import { parsePod, podKey, type PodInfo } from './pod-info.js';
 import type { Snapshot, VolumeCatalog } from './types.js';
+import { ZONE_LABEL, ZoneIndex } from './zone-index.js';
 
 interface Placement {
   node: string;
@@ -32,6 +33,8 @@ export class SchedulerCache implements Snapshot {
   private readonly placements = new Map<string, Placement>();
   private nodeList: NodeInfo[] | undefined;
   private changes = 0;
+  private antiAffinityPods = 0;
+  private readonly zoneIndex = new ZoneIndex();
   /** Set by the Scheduler from its claim, volume and class informers. */
   volumes: VolumeCatalog | undefined;
 
@@ -49,6 +52,16 @@ export class SchedulerCache implements Snapshot {
     return info?.hasNode ? info : undefined;
   }
 
+  /** Kept as pods and nodes come and go, so default spreading never walks every node. */
+  get zones(): ZoneIndex {
+    return this.zoneIndex;
+  }
+
+  /** Kept as pods come and go, so InterPodAffinity can tell in O(1) that no placed pod's rule applies. */
+  get podsWithRequiredAntiAffinity(): number {
+    return this.antiAffinityPods;
+  }
+
   /** How many pods are placed (bound or assumed). */
   get podCount(): number {
     return this.placements.size;
@@ -57,15 +70,24 @@ export class SchedulerCache implements Snapshot {
   setNode(node: KubeObject): void {
     const name = node.metadata.name ?? '';
     const info = this.info(name);
-    if (!info.hasNode) this.nodeList = undefined;
+    const listed = info.hasNode;
+    const zone = listed ? info.labels[ZONE_LABEL] : undefined;
+    if (!listed) this.nodeList = undefined;
     info.setNode(node);
+    // Most updates are status only: the zone index changes only if the node is new or moved zone.
+    if (!listed || zone !== info.labels[ZONE_LABEL]) {
+      if (listed) this.zoneIndex.removeNode(info, zone);
+      this.zoneIndex.addNode(info);
+    }
     this.changes++;
   }
 
   removeNode(name: string): void {
     const info = this.infos.get(name);
     if (!info) return;
-    // Its pods stay counted until their own deletes arrive, as in kube-scheduler.
+    // Its pods stay counted until their own deletes arrive, as in kube-scheduler
+    // (but not in the zones: an unlisted node is in none).
+    if (info.hasNode) this.zoneIndex.removeNode(info, info.labels[ZONE_LABEL]);
     info.setNode(undefined);
     if (info.pods.size === 0) this.infos.delete(name);
     this.nodeList = undefined;
@@ -89,7 +111,7 @@ export class SchedulerCache implements Snapshot {
     if (!p) return;
     this.placements.delete(key);
     const info = this.infos.get(p.node);
-    info?.removePod(key);
+    if (info) this.changePods(info, () => info.removePod(key));
     if (info && !info.hasNode && info.pods.size === 0) this.infos.delete(p.node);
     this.changes++;
   }
@@ -115,16 +137,29 @@ export class SchedulerCache implements Snapshot {
 
   private place(pod: PodInfo, assumed: boolean): void {
     const old = this.placements.get(pod.key);
-    if (old && old.node !== pod.nodeName) this.infos.get(old.node)?.removePod(pod.key);
-    this.info(pod.nodeName).addPod(pod);
+    const from = old && old.node !== pod.nodeName ? this.infos.get(old.node) : undefined;
+    if (from) this.changePods(from, () => from.removePod(pod.key));
+    const to = this.info(pod.nodeName);
+    this.changePods(to, () => to.addPod(pod));
     this.placements.set(pod.key, { node: pod.nodeName, assumed });
     this.changes++;
+  }
+
+  /** Every change to a node's pods goes through here, to keep the anti-affinity count exact. */
+  private changePods(info: MutableNodeInfo, change: () => void): void {
+    const before = info.podsWithRequiredAntiAffinity.size;
+    change();
+    this.antiAffinityPods += info.podsWithRequiredAntiAffinity.size - before;
   }
 
   private info(name: string): MutableNodeInfo {
     let info = this.infos.get(name);
     if (!info) {
-      info = new MutableNodeInfo(name);
+      const created: MutableNodeInfo = new MutableNodeInfo(name, (owner, delta) => {
+        const zone = created.hasNode ? created.labels[ZONE_LABEL] : undefined;
+        if (zone !== undefined) this.zoneIndex.ownerDelta(zone, owner, delta);
+      });
+      info = created;
       this.infos.set(name, info);
     }
     return info;

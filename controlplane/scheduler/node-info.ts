@@ -85,7 +85,11 @@ export class MutableNodeInfo implements NodeInfo {
   readonly ownerCounts = new Map<string, number>();
   readonly podsWithRequiredAntiAffinity = new Set<PodInfo>();
 
-  constructor(readonly name: string) {}
+  /** `onOwnerCount` hears every change to ownerCounts (the cache's zone index follows them). */
+  constructor(
+    readonly name: string,
+    private readonly onOwnerCount?: (owner: string, delta: number) => void,
+  ) {}
 
   get node(): KubeObject {
     if (!this.object) throw new Error(`node ${this.name} has no Node object`);
@@ -121,8 +125,10 @@ export class MutableNodeInfo implements NodeInfo {
     this.pods.set(pod.key, pod);
     add(this.requested, pod.requests);
     add(this.nonZeroRequested, pod.nonZeroRequests);
-    if (pod.controllerUid)
+    if (pod.controllerUid) {
       this.ownerCounts.set(pod.controllerUid, (this.ownerCounts.get(pod.controllerUid) ?? 0) + 1);
+      this.onOwnerCount?.(pod.controllerUid, 1);
+    }
     if (pod.requiredAntiAffinity.length > 0) this.podsWithRequiredAntiAffinity.add(pod);
   }
 
@@ -136,6 +142,7 @@ export class MutableNodeInfo implements NodeInfo {
       const n = (this.ownerCounts.get(pod.controllerUid) ?? 1) - 1;
       if (n > 0) this.ownerCounts.set(pod.controllerUid, n);
       else this.ownerCounts.delete(pod.controllerUid);
+      this.onOwnerCount?.(pod.controllerUid, -1);
     }
     this.podsWithRequiredAntiAffinity.delete(pod);
     return pod;

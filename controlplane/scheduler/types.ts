@@ -28,6 +28,14 @@ export function reject(reason: string, ...more: string[]): Verdict {
 export interface FilterStage {
   readonly name: string;
   filter(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): Verdict;
+  /**
+   * kube-scheduler's PreFilter returning Skip: true when `filter` would answer
+   * FITS on every node of this snapshot for this pod, so the pipeline leaves
+   * the stage out of the attempt (asked once per attempt, not per node). Only
+   * ever true when that is certain: a stage that is skipped wrongly changes
+   * placements and messages.
+   */
+  skip?(pod: PodInfo, snapshot: Snapshot): boolean;
 }
 
 /**
@@ -44,6 +52,20 @@ export interface ScoreStage {
   readonly weight: number;
   readonly normalize: Normalization;
   score(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): number;
+  /**
+   * kube-scheduler's PreScore returning Skip: true when `score` would give
+   * every node the same raw score, so every node gets the same normalised
+   * score and the stage cannot change which node wins (totals are integers,
+   * so adding the same amount to each keeps their order and ties exactly).
+   */
+  skip?(pod: PodInfo, snapshot: Snapshot): boolean;
+  /**
+   * Optional: the raw score of every node at once, into `out` (same order),
+   * equal to `score` node by node. For stages with per-attempt constants
+   * (a logarithm, the pod's owner, the tolerations that count) worked out
+   * once instead of once per node.
+   */
+  scoreAll?(pod: PodInfo, nodes: readonly NodeInfo[], snapshot: Snapshot, out: Float64Array): void;
 }
 
 /**
@@ -58,8 +80,28 @@ export interface Snapshot {
   readonly version: number;
   readonly nodes: readonly NodeInfo[];
   get(name: string): NodeInfo | undefined;
+  /**
+   * How many placed pods carry required pod anti-affinity, counted over every
+   * node the cache knows (so never fewer than over `nodes`). When 0, no
+   * placed pod's rule can reject a newcomer and InterPodAffinity may skip a
+   * pod without terms of its own; absent, it never skips.
+   */
+  readonly podsWithRequiredAntiAffinity?: number;
+  /**
+   * Pods per controller per zone, kept current by the cache (zone-index.ts);
+   * absent, TopologySpreadScore counts them by walking every node.
+   */
+  readonly zones?: ZoneCounts;
   /** Claims, volumes and classes for VolumeBinding; absent, pods' claims are not checked. */
   readonly volumes?: VolumeCatalog;
+}
+
+/** Over the snapshot's nodes labelled topology.kubernetes.io/zone. */
+export interface ZoneCounts {
+  /** How many distinct zones the nodes are in. */
+  readonly size: number;
+  /** Placed pods whose controller has uid `owner`, on the nodes of `zone`. */
+  ownerPods(zone: string, owner: string): number;
 }
 
 /** The claims, volumes and storage classes as the scheduler's informers hold them. */

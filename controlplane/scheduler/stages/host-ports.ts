@@ -26,6 +26,11 @@ export function portsConflict(a: HostPort, b: HostPort): boolean {
 export class HostPorts implements FilterStage {
   readonly name = 'HostPorts';
 
+  /** A pod that takes no host port cannot conflict with any. */
+  skip(pod: PodInfo): boolean {
+    return pod.hostPorts.length === 0;
+  }
+
   filter(pod: PodInfo, node: NodeInfo): Verdict {
     if (pod.hostPorts.length === 0) return FITS;
     for (const placed of node.pods.values()) {

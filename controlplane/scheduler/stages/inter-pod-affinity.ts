@@ -86,6 +86,21 @@ function inDomain(counts: DomainCounts, key: string, node: NodeInfo): boolean {
 export class InterPodAffinity implements FilterStage {
   readonly name = 'InterPodAffinity';
 
+  /**
+   * A pod without required terms of its own can only be rejected by a placed
+   * pod's required anti-affinity (the symmetric rule). The snapshot counts
+   * such pods across the cluster; while there are none, every node fits, and
+   * the attempt need not walk every node to learn it. A snapshot that does
+   * not count them never skips.
+   */
+  skip(pod: PodInfo, snapshot: Snapshot): boolean {
+    return (
+      pod.requiredAffinity.length === 0 &&
+      pod.requiredAntiAffinity.length === 0 &&
+      snapshot.podsWithRequiredAntiAffinity === 0
+    );
+  }
+
   filter(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): Verdict {
     const state = cycleMemo(pod, snapshot, this.name, () => computeState(pod, snapshot));
     if (state.existingAnti.size > 0) {

@@ -15,6 +15,11 @@ import { NODE_AFFINITY_REASON } from './node-selector.js';
 export class NodeAffinity implements FilterStage {
   readonly name = 'NodeAffinity';
 
+  /** Only an absent rule fits everywhere: a rule with no terms matches no node. */
+  skip(pod: PodInfo): boolean {
+    return pod.requiredNodeTerms === undefined;
+  }
+
   filter(pod: PodInfo, node: NodeInfo): Verdict {
     if (pod.requiredNodeTerms === undefined) return FITS;
     return anyTermMatches(pod.requiredNodeTerms, node) ? FITS : reject(NODE_AFFINITY_REASON);

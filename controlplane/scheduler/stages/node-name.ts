@@ -17,6 +17,11 @@ export const NODE_NAME_REASON = "node(s) didn't match the requested node name";
 export class NodeName implements FilterStage {
   readonly name = 'NodeName';
 
+  /** A pod that names no node fits every node here. */
+  skip(pod: PodInfo): boolean {
+    return pod.nodeName === '';
+  }
+
   filter(pod: PodInfo, node: NodeInfo): Verdict {
     return pod.nodeName === '' || pod.nodeName === node.name ? FITS : reject(NODE_NAME_REASON);
   }

@@ -15,6 +15,11 @@ export const NODE_AFFINITY_REASON = "node(s) didn't match Pod's node affinity/se
 export class NodeSelector implements FilterStage {
   readonly name = 'NodeSelector';
 
+  /** An empty nodeSelector asks nothing of any node. */
+  skip(pod: PodInfo): boolean {
+    return Object.keys(pod.nodeSelector).length === 0;
+  }
+
   filter(pod: PodInfo, node: NodeInfo): Verdict {
     for (const k in pod.nodeSelector) {
       if (node.labels[k] !== pod.nodeSelector[k]) return reject(NODE_AFFINITY_REASON);

@@ -11,6 +11,11 @@ export class PreferredNodeAffinity implements ScoreStage {
 
   constructor(readonly weight = 2) {}
 
+  /** Without a term of positive weight every node sums to 0. */
+  skip(pod: PodInfo): boolean {
+    return !pod.preferredNodeTerms.some((t) => t.weight > 0);
+  }
+
   score(pod: PodInfo, node: NodeInfo): number {
     let sum = 0;
     for (const t of pod.preferredNodeTerms)

@@ -2,8 +2,22 @@
 // tolerate (only tolerations with no effect or PreferNoSchedule count, as in
 // kube-scheduler's TaintToleration Score); the pipeline reverses the counts.
 
-import type { NodeInfo, PodInfo, ScoreStage } from '../types.js';
+import type { NodeInfo, PodInfo, ScoreStage, Snapshot } from '../types.js';
+import type { Taint } from '../node-info.js';
+import type { Toleration } from '../pod-info.js';
 import { tolerated } from '../tolerations.js';
+
+function untoleratedPreferNoSchedule(taints: readonly Taint[], tolerations: Toleration[]): number {
+  let n = 0;
+  for (const taint of taints) {
+    if (taint.effect === 'PreferNoSchedule' && !tolerated(taint, tolerations)) n++;
+  }
+  return n;
+}
+
+function preferNoScheduleTolerations(pod: PodInfo): Toleration[] {
+  return pod.tolerations.filter((t) => t.effect === '' || t.effect === 'PreferNoSchedule');
+}
 
 export class TaintPreferNoSchedule implements ScoreStage {
   readonly name = 'TaintPreferNoSchedule';
@@ -13,13 +27,20 @@ export class TaintPreferNoSchedule implements ScoreStage {
 
   score(pod: PodInfo, node: NodeInfo): number {
     if (node.taints.length === 0) return 0;
-    const tolerations = pod.tolerations.filter(
-      (t) => t.effect === '' || t.effect === 'PreferNoSchedule',
-    );
-    let n = 0;
-    for (const taint of node.taints) {
-      if (taint.effect === 'PreferNoSchedule' && !tolerated(taint, tolerations)) n++;
+    return untoleratedPreferNoSchedule(node.taints, preferNoScheduleTolerations(pod));
+  }
+
+  /** The tolerations that count are picked once per attempt, and only if some node is tainted. */
+  scoreAll(pod: PodInfo, nodes: readonly NodeInfo[], _snapshot: Snapshot, out: Float64Array): void {
+    let tolerations: Toleration[] | undefined;
+    for (let i = 0; i < nodes.length; i++) {
+      const taints = nodes[i]!.taints;
+      if (taints.length === 0) {
+        out[i] = 0;
+        continue;
+      }
+      tolerations ??= preferNoScheduleTolerations(pod);
+      out[i] = untoleratedPreferNoSchedule(taints, tolerations);
     }
-    return n;
   }
 }

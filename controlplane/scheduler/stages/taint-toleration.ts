@@ -19,6 +19,8 @@ export class TaintToleration implements FilterStage {
   readonly name = 'TaintToleration';
 
   filter(pod: PodInfo, node: NodeInfo): Verdict {
+    // Most nodes have no taints: answer without walking the tolerations.
+    if (node.taints.length === 0) return FITS;
     const taint = firstUntolerated(node.taints, pod.tolerations, EFFECTS);
     return taint ? reject(untoleratedReason(taint)) : FITS;
   }

@@ -64,6 +64,11 @@ function hardConstraints(pod: PodInfo): SpreadConstraint[] {
 export class TopologySpread implements FilterStage {
   readonly name = 'TopologySpread';
 
+  /** ScheduleAnyway constraints only score (topology-spread-score.ts); without DoNotSchedule ones every node fits. */
+  skip(pod: PodInfo): boolean {
+    return !pod.spreadConstraints.some((c) => c.whenUnsatisfiable === 'DoNotSchedule');
+  }
+
   filter(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): Verdict {
     const constraints = hardConstraints(pod);
     if (constraints.length === 0) return FITS;

@@ -95,6 +95,11 @@ export function volumesFitNode(pod: KubeObject, node: NodeInfo, catalog: VolumeC
 export class VolumeBinding implements FilterStage {
   readonly name = 'VolumeBinding';
 
+  /** Without claims (or without a catalog to check them in) every node fits; this also reads the pod's volumes once per attempt, not per node. */
+  skip(pod: PodInfo, snapshot: Snapshot): boolean {
+    return !snapshot.volumes || !hasClaims(pod.pod);
+  }
+
   filter(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): Verdict {
     const catalog = snapshot.volumes;
     if (!catalog || !hasClaims(pod.pod)) return FITS;
