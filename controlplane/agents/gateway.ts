@@ -5,8 +5,10 @@
 // gateway then writes the Node object, sends the full set of pods bound to
 // the node, and follows the pod watch with changes. Status reports and
 // termination confirmations are written through the Registry after checking
-// the pod is bound to that very node. Logs travel back on SendLogs streams,
-// matched to the LogRequest that asked for them.
+// the pod is bound to that very node, on the session's copy of the pod from
+// that watch (SessionPods in node-pods.ts; etcd is read only when the copy is
+// missing or stale). Logs travel back on SendLogs streams, matched to the
+// LogRequest that asked for them.
 
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
@@ -46,7 +48,7 @@ import { PodEventWriter } from './pod-events.js';
 import { PodCidrAllocator } from './pod-cidrs.js';
 import { NetworkState } from './network-state.js';
 import { NodeHeartbeats } from './node-lease.js';
-import { NodePods } from './node-pods.js';
+import { NodePods, SessionPods, findBoundPod, writeBoundPodStatus } from './node-pods.js';
 import { LocalVolumeReclaim, podVolumes, withVolumeDir } from './volumes.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -84,6 +86,8 @@ interface Session {
   sending: Promise<void>;
   /** What the agent was last sent of each pod, less status: its own status reports need no echo. */
   sent: Map<string, string>;
+  /** The latest of each pod the watch delivered: reports are checked and written on it, not on a read. */
+  pods: SessionPods;
   /** Ends the ClusterNetwork updates to this stream. */
   unsubscribeNetwork?: () => void;
   /** Ends the LocalVolumes updates to this stream. */
@@ -273,6 +277,7 @@ export class AgentGateway {
       session?.unsubscribeNetwork?.();
       session?.unsubscribeVolumes?.();
       void session?.watch?.close();
+      session?.pods.clear();
       call.end();
     };
     call.on('end', end);
@@ -294,18 +299,24 @@ export class AgentGateway {
         return undefined;
       case 'pod_status': {
         const { namespace, name, uid, status_json } = msg.pod_status!;
-        await this.writePodStatus(node, namespace, name, uid, status_json);
+        await this.writePodStatus(node, namespace, name, uid, status_json, session?.pods);
         return undefined;
       }
-      case 'event':
-        await this.podEvents.record(node, msg.event!);
+      case 'event': {
+        const pods = session?.pods;
+        await this.podEvents.record(
+          node,
+          msg.event!,
+          pods ? (ns, name, uid) => pods.cached(ns, name, uid) : undefined,
+        );
         return undefined;
+      }
       case 'volume_reclaimed':
         await this.localVolumes.reclaimed(node, msg.volume_reclaimed!);
         return undefined;
       case 'pod_terminated': {
         const { namespace, name, uid } = msg.pod_terminated!;
-        await this.confirmTermination(node, namespace, name, uid);
+        await this.confirmTermination(node, namespace, name, uid, session?.pods);
         return undefined;
       }
       default:
@@ -392,6 +403,8 @@ export class AgentGateway {
       previous.unsubscribeNetwork?.();
       previous.unsubscribeVolumes?.();
       await previous.watch?.close();
+      // No longer kept current: its stream's last reports read etcd instead.
+      previous.pods.clear();
       previous.call.end();
     }
     const session: Session = {
@@ -400,6 +413,7 @@ export class AgentGateway {
       lastHeartbeatWrite: Date.now(),
       sending: Promise.resolve(),
       sent: new Map(),
+      pods: new SessionPods(node),
     };
     this.sessions.set(node, session);
     await this.heartbeats.registered(nodeObj);
@@ -422,6 +436,8 @@ export class AgentGateway {
   private async streamPods(session: Session): Promise<WatchHandle> {
     const opened = await this.nodePods.open(session.node, {
       onEvent: (ev) => {
+        // Before the no-echo check below: status-only changes must reach the cache too.
+        session.pods.observe(ev);
         const uid = ev.object.metadata.uid ?? '';
         if (ev.type === 'DELETED') {
           session.sent.delete(uid);
@@ -455,6 +471,7 @@ export class AgentGateway {
     try {
       const pods = await Promise.all(opened.items.map((p) => this.desiredPod(p)));
       for (const p of opened.items) session.sent.set(p.metadata.uid ?? '', withoutStatus(p));
+      session.pods.listed(opened.items);
       session.call.write({ desired: { pods, resource_version: String(opened.revision) } });
     } catch (err) {
       await opened.handle.close();
@@ -505,29 +522,28 @@ export class AgentGateway {
     });
   }
 
-  /** The pod must exist with that uid and be bound to this node; anything else is refused and logged. */
+  /**
+   * The pod must exist with that uid and be bound to this node; anything else
+   * is refused and logged. The session's copy from the pod watch when it has
+   * one (no etcd read), else etcd's.
+   */
   private async boundPod(
     node: string,
     namespace: string,
     name: string,
     uid: string,
+    pods: SessionPods | undefined,
   ): Promise<KubeObject | undefined> {
-    let pod: KubeObject;
-    try {
-      pod = await this.opts.registry.get(PODS, namespace, name);
-    } catch (err) {
-      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
-      throw err;
-    }
-    const spec = isRecord(pod.spec) ? pod.spec : {};
-    if (pod.metadata.uid !== uid || spec.nodeName !== node) {
-      this.log?.warn(
-        { node, pod: `${namespace}/${name}`, boundTo: spec.nodeName },
-        'refused a report for a pod not bound to this node',
-      );
-      return undefined;
-    }
-    return pod;
+    const found = await findBoundPod(this.opts.registry, node, namespace, name, uid, pods);
+    if (found?.refused) this.refused(node, namespace, name, found.refused.boundTo);
+    return found?.pod;
+  }
+
+  private refused(node: string, namespace: string, name: string, boundTo: unknown): void {
+    this.log?.warn(
+      { node, pod: `${namespace}/${name}`, boundTo },
+      'refused a report for a pod not bound to this node',
+    );
   }
 
   private async writePodStatus(
@@ -536,9 +552,8 @@ export class AgentGateway {
     name: string,
     uid: string,
     statusJson: string,
+    pods: SessionPods | undefined,
   ): Promise<void> {
-    const pod = await this.boundPod(node, namespace, name, uid);
-    if (!pod) return;
     let status: unknown;
     try {
       status = JSON.parse(statusJson);
@@ -546,20 +561,18 @@ export class AgentGateway {
       this.log?.warn({ node, pod: name }, 'refused malformed pod status');
       return;
     }
-    try {
-      await this.opts.registry.update(
-        PODS,
-        namespace,
-        name,
-        // The status subresource takes only status from the body: the rest is not sent to be copied.
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, status },
-        // The pod boundPod just read: written on without a second read.
-        { fieldManager: 'shoal-agent', subresource: 'status', current: pod },
-      );
-    } catch (err) {
-      // Deleted since it was read (evicted, force-deleted): nothing left to report on.
-      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
-    }
+    // Checked and written on the session's copy of the pod (a compare-and-swap
+    // on its revision); a stale copy is reread, rechecked and written once more.
+    const done = await writeBoundPodStatus(
+      this.opts.registry,
+      node,
+      namespace,
+      name,
+      uid,
+      status,
+      pods,
+    );
+    if (done?.refused) this.refused(node, namespace, name, done.refused.boundTo);
   }
 
   private async confirmTermination(
@@ -567,16 +580,26 @@ export class AgentGateway {
     namespace: string,
     name: string,
     uid: string,
+    pods: SessionPods | undefined,
   ): Promise<void> {
-    const pod = await this.boundPod(node, namespace, name, uid);
+    const pod = await this.boundPod(node, namespace, name, uid, pods);
     if (!pod) return;
     try {
+      // The uid precondition is checked on the object the delete reads: a
+      // stale copy above can let no other pod of that name go.
       await this.opts.registry.delete(PODS, namespace, name, {
         gracePeriodSeconds: 0,
         preconditions: { uid },
       });
     } catch (err) {
-      if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+      if (err instanceof ApiError && err.reason === 'NotFound') return;
+      // The uid precondition failed: the name now holds another pod (ours went
+      // while the session's copy said otherwise), which this node may not end.
+      if (err instanceof ApiError && err.reason === 'Conflict') {
+        this.refused(node, namespace, name, undefined);
+        return;
+      }
+      throw err;
     }
   }
 

@@ -16,7 +16,7 @@ import type { KubeObject } from '../api/objects.js';
 import { isRecord } from '../api/objects.js';
 import type { Registry, WatchEvent, WatchSink } from '../api/registry/registry.js';
 import { findResource } from '../api/resources.js';
-import type { ApiError } from '../api/status.js';
+import { ApiError } from '../api/status.js';
 import type { WatchHandle } from '../store/types.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -134,5 +134,172 @@ export class NodePods {
     const subs = [...this.subscribers.values()].flatMap((s) => [...s]);
     this.subscribers.clear();
     for (const sub of subs) sub.sink.onError(err);
+  }
+}
+
+/**
+ * One agent session's view of its node's pods: the latest object its NodePods
+ * subscription delivered, by uid. Status reports, events and termination
+ * confirmations check the pod against it instead of reading etcd (a started
+ * pod cost ~5 reads: 1–2 status reports, Pulled, Created, Started).
+ *
+ * The objects are the watch's own, shared with whoever else holds them: never
+ * mutated here or by callers. A cached pod may be stale (the watch lags the
+ * write), so status writes on it are compare-and-swaps on its revision and
+ * retry on a fresh read (writeBoundPodStatus); uid, namespace, name and
+ * spec.nodeName never change on a pod, so the binding check holds however
+ * stale it is.
+ */
+export class SessionPods {
+  private readonly byUid = new Map<string, KubeObject>();
+
+  constructor(readonly node: string) {}
+
+  /** The subscription's initial list. */
+  listed(items: readonly KubeObject[]): void {
+    for (const p of items) this.remember(p);
+  }
+
+  /** Every event of the subscription, before anything else looks at it. */
+  observe(ev: WatchEvent): void {
+    if (ev.type === 'DELETED') this.byUid.delete(ev.object.metadata.uid ?? '');
+    else this.remember(ev.object);
+  }
+
+  /**
+   * A write of this session returned `pod`: newer than what the watch has
+   * delivered so far, so the next report does not conflict with our own
+   * write. Only replaces a pod still held (a delete seen meanwhile wins).
+   */
+  wrote(pod: KubeObject): void {
+    const uid = pod.metadata.uid ?? '';
+    if (this.byUid.has(uid)) this.remember(pod);
+  }
+
+  /** The session ended: nothing will keep the map current any more. */
+  clear(): void {
+    this.byUid.clear();
+  }
+
+  get size(): number {
+    return this.byUid.size;
+  }
+
+  /** The held pod if it is exactly this one (namespace, name, uid) and bound to this node. */
+  cached(namespace: string, name: string, uid: string): KubeObject | undefined {
+    const pod = this.byUid.get(uid);
+    if (!pod) return undefined;
+    const m = pod.metadata;
+    if (m.namespace !== namespace || m.name !== name || nodeNameOf(pod) !== this.node) {
+      return undefined;
+    }
+    return pod;
+  }
+
+  private remember(pod: KubeObject): void {
+    const uid = pod.metadata.uid ?? '';
+    const held = this.byUid.get(uid);
+    // Never go back: a status write's result may be ahead of the watch.
+    if (held && revisionOf(held) > revisionOf(pod)) return;
+    this.byUid.set(uid, pod);
+  }
+}
+
+function revisionOf(pod: KubeObject): number {
+  return Number(pod.metadata.resourceVersion ?? 0);
+}
+
+/** A reported pod looked up: bound to the reporting node, bound elsewhere (refused), or gone. */
+export type BoundPodLookup =
+  | { pod: KubeObject; refused?: undefined }
+  | { pod?: undefined; refused: { boundTo: unknown } }
+  | undefined;
+
+/**
+ * The pod with that uid bound to `node`: from the session's pods when held
+ * there, else read from etcd. Refusals are decided on etcd's copy only: a
+ * report about a pod the session does not hold is checked as before.
+ */
+export async function findBoundPod(
+  registry: Registry,
+  node: string,
+  namespace: string,
+  name: string,
+  uid: string,
+  pods?: SessionPods,
+): Promise<BoundPodLookup> {
+  const held = pods?.cached(namespace, name, uid);
+  if (held) return { pod: held };
+  return readBoundPod(registry, node, namespace, name, uid);
+}
+
+/** The pod as etcd holds it now, checked against the report. */
+export async function readBoundPod(
+  registry: Registry,
+  node: string,
+  namespace: string,
+  name: string,
+  uid: string,
+): Promise<BoundPodLookup> {
+  let pod: KubeObject;
+  try {
+    pod = await registry.get(PODS, namespace, name);
+  } catch (err) {
+    if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+    throw err;
+  }
+  if (pod.metadata.uid !== uid || nodeNameOf(pod) !== node) {
+    const spec = isRecord(pod.spec) ? pod.spec : {};
+    return { refused: { boundTo: spec.nodeName } };
+  }
+  return { pod };
+}
+
+/**
+ * Writes a status the node reported for its pod: on the session's copy first,
+ * as a compare-and-swap on that copy's revision (the resourceVersion in the
+ * body makes the registry's own retry fail with Conflict rather than write on
+ * a version nobody checked the binding of). On a Conflict the pod is read
+ * again, checked again and written again; the fifth Conflict in a row is thrown.
+ * Returns the pod written ('unchanged' writes return it as it was), the
+ * refusal, or undefined when the pod is gone.
+ */
+export async function writeBoundPodStatus(
+  registry: Registry,
+  node: string,
+  namespace: string,
+  name: string,
+  uid: string,
+  status: unknown,
+  pods?: SessionPods,
+): Promise<BoundPodLookup> {
+  let found = await findBoundPod(registry, node, namespace, name, uid, pods);
+  for (let attempt = 0; ; attempt++) {
+    if (!found?.pod) return found;
+    const current = found.pod;
+    try {
+      const written = await registry.update(
+        PODS,
+        namespace,
+        name,
+        // The status subresource takes only status from the body: the rest is not sent to be copied.
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace, resourceVersion: current.metadata.resourceVersion },
+          status,
+        },
+        { fieldManager: 'shoal-agent', subresource: 'status', current },
+      );
+      pods?.wrote(written);
+      return { pod: written };
+    } catch (err) {
+      // Deleted since it was read (evicted, force-deleted): nothing left to report on.
+      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+      // Agents do not resend a status, so a busy pod is retried a few times, each
+      // on a fresh read that is checked again.
+      if (!(err instanceof ApiError && err.reason === 'Conflict') || attempt >= 4) throw err;
+    }
+    found = await readBoundPod(registry, node, namespace, name, uid);
   }
 }

@@ -2,7 +2,9 @@
 // do: source.component "kubelet", source.host and reportingInstance the node,
 // involvedObject the pod (with the container's field path), aggregated by
 // count and lastTimestamp (EventRecorder). An agent may only speak about
-// pods bound to its own node, as with pod status.
+// pods bound to its own node, as with pod status. The pod comes from the
+// agent session's copy (the gateway's pod watch) when it holds one: a started
+// pod's Pulled, Created and Started each read it from etcd before.
 
 import type { Logger } from 'pino';
 import type { PodEvent__Output } from '../../proto/generated/shoal/agent/v1/PodEvent.js';
@@ -15,6 +17,13 @@ import { EventRecorder } from '../controllers/runtime/events.js';
 const PODS = findResource('', 'v1', 'pods')!;
 const FIELD_PATH = /^spec\.(containers|initContainers|ephemeralContainers)\{[^{}]+\}$/;
 
+/**
+ * The pod with this namespace, name and uid if the caller holds it bound to
+ * the reporting node (SessionPods.cached); undefined sends the check to etcd.
+ * The object is shared: it is only read.
+ */
+export type HeldPod = (namespace: string, name: string, uid: string) => KubeObject | undefined;
+
 export class PodEventWriter {
   private readonly recorder: EventRecorder;
 
@@ -26,7 +35,7 @@ export class PodEventWriter {
   }
 
   /** Records the event, or logs why not (another node's pod, a malformed event). */
-  async record(node: string, ev: PodEvent__Output): Promise<void> {
+  async record(node: string, ev: PodEvent__Output, held?: HeldPod): Promise<void> {
     const where = { node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason };
     if (ev.type !== 'Normal' && ev.type !== 'Warning') {
       this.log?.warn(
@@ -39,7 +48,7 @@ export class PodEventWriter {
       this.log?.warn({ ...where, fieldPath: ev.field_path }, 'refused a malformed pod event');
       return;
     }
-    const pod = await this.boundPod(node, ev);
+    const pod = held?.(ev.namespace, ev.name, ev.uid) ?? (await this.boundPod(node, ev));
     if (!pod) return;
     await this.recorder.record(pod, ev.type, ev.reason, ev.message, {
       host: node,
