@@ -31,7 +31,10 @@
 // exec'd processes those cost per pod start (see \`builtin\` below). `mount`
 // and `umount` run in the spawner itself (a mount point is shared by the
 // whole mount namespace); `netns` runs in a forked child, because unshare
-// moves its caller into the new namespace.
+// moves its caller into the new namespace; `monitor` is the container
+// monitor (runtime/monitor.ts) run by a forked child of the spawner, which
+// has Perl started and Time::HiRes loaded already, instead of a new perl.
+// A built-in's status pipe (flag '3') is the handle $main::STATUS, not fd 3.
 //
 // The spawner exits when its stdin closes (the agent stopped or died);
 // children it started run on, as they would have from the agent. If it dies,
@@ -41,6 +44,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { arch } from 'node:process';
+import { MONITOR_SCRIPT } from './runtime/monitor.js';
 
 export interface SpawnRequest {
   file: string;
@@ -91,12 +95,22 @@ export type Builtin =
   /** args: target, flags (decimal; 2 = MNT_DETACH) */
   | 'umount'
   /** args: an existing empty file; it becomes a new network namespace with lo up */
-  | 'netns';
+  | 'netns'
+  /** args: the monitor's (runtime/monitor.ts) */
+  | 'monitor';
 
-export const SPAWNER_SCRIPT = String.raw`
+export const SPAWNER_SCRIPT =
+  String.raw`
 use strict;
 $0 = 'shoal-spawner';
 my ($SYS_mount, $SYS_umount2, $SYS_unshare) = @ARGV;
+# Loaded once here, so a forked monitor finds it loaded.
+eval { require Time::HiRes; 1 };
+my $MONITOR = <<'SHOAL_MONITOR_END';
+` +
+  MONITOR_SCRIPT +
+  String.raw`
+SHOAL_MONITOR_END
 $SIG{PIPE} = 'IGNORE';
 $| = 1;
 my (%jobs, %rd, %wr, %bypid);
@@ -142,13 +156,18 @@ sub builtin {
     ioctl($s, 0x8914, $ifr) or return "SIOCSIFFLAGS lo: $!";
     return '';
   }
+  if ($name eq 'monitor') {
+    @ARGV = @a;
+    eval $MONITOR;
+    return "shoal-monitor: $@";
+  }
   return "no built-in $name";
 }
 sub start {
   my ($id, $flags, $file, $argv, $env, $stdin) = @_;
   my @argv = split(/\0/, unhex($argv), -1);
   my $builtin = index($flags, 'b') >= 0;
-  if ($builtin && unhex($file) ne 'netns') {
+  if ($builtin && unhex($file) ne 'netns' && unhex($file) ne 'monitor') {
     my $e = builtin(@argv);
     print 'R ', $id, ' ', ($e eq '' ? 0 : 1 << 8), ' ', '', ' ', hexs($e eq '' ? '' : "$e\n"), ' ', '', ' ', $$, "\n";
     return;
@@ -183,7 +202,7 @@ sub start {
     if ($want_in) { open(STDIN, '<&', $in_r) or exit 127; } else { open(STDIN, '<', '/dev/null') or exit 127; }
     if ($quiet) { open(STDOUT, '>', '/dev/null') or exit 127; open(STDERR, '>', '/dev/null') or exit 127; }
     else { open(STDOUT, '>&', $w{out}) or exit 127; open(STDERR, '>&', $w{err}) or exit 127; }
-    if ($fd3) {
+    if ($fd3 && !$builtin) {
       # The pipe must end up as fd 3 and survive exec: free fd 3 (it may be
       # the pipe itself, or any other job's), then dup with $^F = 3, so the
       # new descriptor is not close-on-exec.
@@ -197,7 +216,16 @@ sub start {
     $SIG{PIPE} = 'DEFAULT';
     %ENV = () if index($flags, 'e') >= 0;
     for my $kv (@env) { my $i = index($kv, '='); $ENV{substr($kv, 0, $i)} = substr($kv, $i + 1) if $i > 0; }
-    if ($builtin) { my $e = builtin(@argv); print STDERR "$e\n" if $e ne ''; exit($e eq '' ? 0 : 1); }
+    if ($builtin) {
+      # No exec closes the pipes' spare ends here: close them, or the agent
+      # would wait for an EOF that never comes. The status pipe is handed over
+      # as a handle; its one owner closing it is the end of the answer.
+      our $STATUS = delete $w{fd3};
+      close($_) for values %w;
+      my $e = builtin(@argv);
+      print STDERR "$e\n" if $e ne '';
+      exit($e eq '' ? 0 : 1);
+    }
     exec { unhex($file) } @argv;
     print STDERR "exec " . unhex($file) . ": $!\n";
     exit 127;
@@ -281,13 +309,7 @@ export class Spawner {
   run(req: SpawnRequest): Promise<SpawnResult> {
     const child = this.ensure();
     const id = ++this.seq;
-    const flags =
-      'x' +
-      (req.env ? 'e' : '') +
-      (req.ownGroup ? 'g' : '') +
-      (req.fd3 ? '3' : '') +
-      (req.noWait ? 'n' : '') +
-      (req.quiet ? 'q' : '');
+    const flags = 'x' + (req.env ? 'e' : '') + requestFlags(req);
     // 'e': the env field replaces the spawner's environment (which it
     // inherited from the agent); without it the field adds to that.
     const env = Object.entries(req.env ?? req.extraEnv ?? {})
@@ -306,10 +328,22 @@ export class Spawner {
   }
 
   /** Runs one of the built-ins (see the header); exit code 0, or 1 with the reason on stderr. */
-  builtin(name: Builtin, args: string[]): Promise<SpawnResult> {
+  builtin(
+    name: Builtin,
+    args: string[],
+    opts: Pick<SpawnRequest, 'fd3' | 'noWait' | 'quiet' | 'ownGroup'> = {},
+  ): Promise<SpawnResult> {
     const child = this.ensure();
     const id = ++this.seq;
-    const line = ['S', String(id), 'xb', hex(name), hex([name, ...args].join('\0')), '', ''];
+    const line = [
+      'S',
+      String(id),
+      'xb' + requestFlags(opts),
+      hex(name),
+      hex([name, ...args].join('\0')),
+      '',
+      '',
+    ];
     return this.send(child, id, line.join(' '));
   }
 
@@ -404,6 +438,15 @@ export class Spawner {
       });
     }
   }
+}
+
+function requestFlags(req: Pick<SpawnRequest, 'fd3' | 'noWait' | 'quiet' | 'ownGroup'>): string {
+  return (
+    (req.ownGroup ? 'g' : '') +
+    (req.fd3 ? '3' : '') +
+    (req.noWait ? 'n' : '') +
+    (req.quiet ? 'q' : '')
+  );
 }
 
 function hex(s: string): string {

@@ -6,14 +6,15 @@
 // the two things Node lacks: prctl(PR_SET_CHILD_SUBREAPER) through syscall(),
 // and waitpid() on processes it did not spawn itself.
 //
-// Protocol: argv = prctl syscall number, exit file, pid file, container id,
+// The spawner (../spawner.ts) runs the script in a fork of itself, with
+// @ARGV set, as its `monitor` built-in. Protocol: argv = prctl syscall number, exit file, pid file, container id,
 // stdout log path, stderr log path (may be the same), then the full
 // `runc … create …` command. The monitor makes itself a child subreaper,
 // opens the log files (append), makes one pipe for stdout and one for
 // stderr, and runs that command with the pipes' write ends as its stdout
 // and stderr, which runc hands on to the container. When runc create
 // returns, the container's init has been reparented to the monitor. The
-// monitor writes one line to fd 3, "created <pid>" or "error <text>",
+// monitor writes one line to its status pipe ($main::STATUS), "created <pid>" or "error <text>",
 // closes it, and then reads the pipes and appends every line to the log in
 // the kubelet's CRI format (log-format.ts):
 //
@@ -50,7 +51,7 @@ export const MONITOR_SCRIPT = String.raw`
 use strict;
 my ($prctl, $exit_file, $pid_file, $id, $out_path, $err_path, @runc) = @ARGV;
 $0 = "shoal-monitor $id";
-open(my $status, '>&=', 3) or die "shoal-monitor: fd 3: $!\n";
+my $status = $main::STATUS or die "shoal-monitor: no status pipe\n";
 sub report { print {$status} "$_[0]\n"; close($status); }
 my $hires = eval { require Time::HiRes; 1 };
 sub now { return $hires ? Time::HiRes::time() : time(); }

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { oomKillCount } from './cgroups.js';
 import { RuncError } from './errors.js';
-import { MONITOR_SCRIPT, prctlSyscallNumber } from './monitor.js';
+import { prctlSyscallNumber } from './monitor.js';
 import { sharedSpawner, type SpawnResult, type Spawner } from '../spawner.js';
 import type { ContainerExit, RuncState } from './types.js';
 
@@ -24,8 +24,6 @@ export interface RuncOptions {
   binary?: string;
   /** Where monitors leave exit files; defaults to `<root>-monitor`. */
   stateDir?: string;
-  /** Interpreter for the monitor script. */
-  perl?: string;
   /** Starts the monitors (default: the agent's shared one). */
   spawner?: Spawner;
   logger?: Logger;
@@ -74,7 +72,6 @@ export class Runc {
   readonly root: string;
   readonly binary: string;
   readonly stateDir: string;
-  private readonly perl: string;
   private readonly spawner: Spawner;
   private stateDirReady: Promise<void> | undefined;
   private readonly log: Logger | undefined;
@@ -83,7 +80,6 @@ export class Runc {
     this.root = resolve(opts.root);
     this.binary = opts.binary ?? 'runc';
     this.stateDir = resolve(opts.stateDir ?? `${opts.root}-monitor`);
-    this.perl = opts.perl ?? 'perl';
     this.spawner = opts.spawner ?? sharedSpawner();
     this.log = opts.logger;
   }
@@ -143,15 +139,14 @@ export class Runc {
     // The monitor opens the log files and pipes the container's output into
     // them (monitor.ts). Its own process group, so nothing aimed at the
     // agent's reaches it; cwd / (the spawner's) so it pins no directory. The
-    // answer is its one line on fd 3; it runs on after that. Started through
-    // the spawner (../spawner.ts): a fork of the agent costs several times more.
+    // answer is its one line on fd 3; it runs on after that. A fork of the
+    // spawner runs it (../spawner.ts): a fork of the agent, or a new perl,
+    // costs several times more.
     let launched: SpawnResult;
     try {
-      launched = await this.spawner.run({
-        file: this.perl,
-        args: [
-          '-e',
-          MONITOR_SCRIPT,
+      launched = await this.spawner.builtin(
+        'monitor',
+        [
           String(prctlSyscallNumber()),
           f.exit,
           f.pid,
@@ -160,11 +155,8 @@ export class Runc {
           resolve(opts.stderrPath),
           ...runcArgv,
         ],
-        fd3: true,
-        noWait: true,
-        quiet: true,
-        ownGroup: true,
-      });
+        { fd3: true, noWait: true, quiet: true, ownGroup: true },
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new RuncError(verb, undefined, `container monitor: ${message}`, null, { cause: err });
