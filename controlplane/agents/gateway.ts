@@ -49,6 +49,7 @@ import { PodCidrAllocator } from './pod-cidrs.js';
 import { NetworkState } from './network-state.js';
 import { NodeHeartbeats } from './node-lease.js';
 import { NodePods, SessionPods, findBoundPod, writeBoundPodStatus } from './node-pods.js';
+import { MessageLanes } from './message-lanes.js';
 import { LocalVolumeReclaim, podVolumes, withVolumeDir } from './volumes.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -246,10 +247,12 @@ export class AgentGateway {
       return;
     }
     let session: Session | undefined;
-    // One message at a time, in the order sent: two status reports of one pod
-    // handled concurrently could land in the wrong order (the older one
-    // retrying after a conflict), and the agent never resends what it sent.
-    let queue = Promise.resolve();
+    // One pod's messages in the order sent, different pods' at once
+    // (message-lanes.ts); a pod's events in a lane of their own, so its
+    // status does not wait for them.
+    const lanes = new MessageLanes((err: unknown) =>
+      this.log?.error({ err, node }, 'agent message failed'),
+    );
     call.on('data', (msg: AgentMessage__Output) => {
       // A heartbeat orders with nothing, and behind a busy node's queued
       // status reports it arrived late enough for the node lifecycle
@@ -260,14 +263,10 @@ export class AgentGateway {
         );
         return;
       }
-      queue = queue
-        .then(() => this.onMessage(node, call, msg, session))
-        .then(
-          (s) => {
-            if (s) session = s;
-          },
-          (err: unknown) => this.log?.error({ err, node }, 'agent message failed'),
-        );
+      lanes.push(laneOf(msg), async () => {
+        const s = await this.onMessage(node, call, msg, session);
+        if (s) session = s;
+      });
     });
     const end = (): void => {
       if (session && this.sessions.get(node) === session) {
@@ -711,4 +710,18 @@ function encodeNetworkOnce(service: ServiceDefinition): ServiceDefinition {
     return bytes;
   };
   return { ...service, Connect: { ...connect, responseSerialize } };
+}
+
+/** The lane of a message (message-lanes.ts): its pod's, its pod's events', or none. */
+function laneOf(msg: AgentMessage__Output): string | undefined {
+  switch (msg.msg) {
+    case 'pod_status':
+      return `pod/${msg.pod_status!.uid}`;
+    case 'pod_terminated':
+      return `pod/${msg.pod_terminated!.uid}`;
+    case 'event':
+      return `events/${msg.event!.uid}`;
+    default:
+      return undefined;
+  }
 }
