@@ -10,7 +10,13 @@ import { findResource } from '../api/resources.js';
 import { ApiError } from '../api/status.js';
 import type { KubeObject } from '../api/objects.js';
 import type { PodEvent__Output } from '../../proto/generated/shoal/agent/v1/PodEvent.js';
-import { NodePods, SessionPods, findBoundPod, writeBoundPodStatus } from './node-pods.js';
+import {
+  NodePods,
+  SessionPods,
+  findBoundPod,
+  writeBoundPodStatus,
+  type BoundPodLookup,
+} from './node-pods.js';
 import { PodEventWriter } from './pod-events.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -73,6 +79,20 @@ function event(pod: KubeObject, reason: string): PodEvent__Output {
 }
 
 const status = (message: string): unknown => ({ phase: 'Running', message });
+
+/** A pod bound to n1 (frozen: nothing may mutate the watch's objects) and n1's session holding it. */
+async function heldPod(): Promise<{ pod: KubeObject; pods: SessionPods }> {
+  const pod = deepFreeze(await createPod('n1'));
+  const pods = new SessionPods('n1');
+  pods.listed([pod]);
+  return { pod, pods };
+}
+
+/** n1's agent reports a status for the pod. */
+function report(pod: KubeObject, pods: SessionPods, message: string): Promise<BoundPodLookup> {
+  const { name, uid } = pod.metadata;
+  return writeBoundPodStatus(registry, 'n1', 'default', name!, uid!, status(message), pods);
+}
 
 async function until(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -166,24 +186,14 @@ describe('SessionPods with the shared pod watch', () => {
 
 describe('writeBoundPodStatus on a stale copy', () => {
   it('keeps a label set since the copy: conflict, reread, write once more', async () => {
-    const pod = deepFreeze(await createPod('n1'));
-    const pods = new SessionPods('n1');
-    pods.listed([pod]);
+    const { pod, pods } = await heldPod();
     const name = pod.metadata.name!;
     const labelled = await registry.update(PODS, 'default', name, {
       ...pod,
       metadata: { ...pod.metadata, labels: { set: 'since' } },
     });
     countPodReads();
-    const done = await writeBoundPodStatus(
-      registry,
-      'n1',
-      'default',
-      name,
-      pod.metadata.uid!,
-      status('late'),
-      pods,
-    );
+    const done = await report(pod, pods, 'late');
     const stored = await registry.get(PODS, 'default', name);
     expect(stored.metadata.labels).toEqual({ set: 'since' });
     expect(stored.status).toEqual(status('late'));
@@ -200,40 +210,20 @@ describe('writeBoundPodStatus on a stale copy', () => {
   });
 
   it('keeps a deletionTimestamp set since the copy', async () => {
-    const pod = deepFreeze(await createPod('n1'));
-    const pods = new SessionPods('n1');
-    pods.listed([pod]);
+    const { pod, pods } = await heldPod();
     const name = pod.metadata.name!;
     // A bound pod is only marked: it waits for its node to confirm.
     await registry.delete(PODS, 'default', name, { gracePeriodSeconds: 30 });
-    await writeBoundPodStatus(
-      registry,
-      'n1',
-      'default',
-      name,
-      pod.metadata.uid!,
-      status('stopping'),
-      pods,
-    );
+    await report(pod, pods, 'stopping');
     const stored = await registry.get(PODS, 'default', name);
     expect(stored.metadata.deletionTimestamp).toBeDefined();
     expect(stored.status).toEqual(status('stopping'));
   });
 
   it('writes nothing when the pod was deleted since the copy', async () => {
-    const pod = deepFreeze(await createPod('n1'));
-    const pods = new SessionPods('n1');
-    pods.listed([pod]);
+    const { pod, pods } = await heldPod();
     await registry.delete(PODS, 'default', pod.metadata.name!, { gracePeriodSeconds: 0 });
-    const done = await writeBoundPodStatus(
-      registry,
-      'n1',
-      'default',
-      pod.metadata.name!,
-      pod.metadata.uid!,
-      status('gone'),
-      pods,
-    );
+    const done = await report(pod, pods, 'gone');
     expect(done).toBeUndefined();
     await expect(registry.get(PODS, 'default', pod.metadata.name!)).rejects.toMatchObject({
       reason: 'NotFound',
@@ -241,24 +231,14 @@ describe('writeBoundPodStatus on a stale copy', () => {
   });
 
   it('refuses when the name now holds another node’s pod, leaving it untouched', async () => {
-    const pod = deepFreeze(await createPod('n1'));
-    const pods = new SessionPods('n1');
-    pods.listed([pod]);
+    const { pod, pods } = await heldPod();
     const name = pod.metadata.name!;
     await registry.delete(PODS, 'default', name, { gracePeriodSeconds: 0 });
     const other = await registry.create(PODS, 'default', {
       metadata: { name },
       spec: { nodeName: 'n2', containers: [{ name: 'main', image: 'busybox' }] },
     });
-    const done = await writeBoundPodStatus(
-      registry,
-      'n1',
-      'default',
-      name,
-      pod.metadata.uid!,
-      status('forged'),
-      pods,
-    );
+    const done = await report(pod, pods, 'forged');
     expect(done).toEqual({ refused: { boundTo: 'n2' } });
     const stored = await registry.get(PODS, 'default', name);
     expect(stored.metadata.resourceVersion).toBe(other.metadata.resourceVersion);
@@ -266,9 +246,7 @@ describe('writeBoundPodStatus on a stale copy', () => {
   });
 
   it('gives up after five conflicts in a row, leaving the newer pod as it was', async () => {
-    const pod = deepFreeze(await createPod('n1'));
-    const pods = new SessionPods('n1');
-    pods.listed([pod]);
+    const { pod, pods } = await heldPod();
     const name = pod.metadata.name!;
     await registry.update(PODS, 'default', name, {
       ...pod,
@@ -294,15 +272,7 @@ describe('writeBoundPodStatus on a stale copy', () => {
       }
       return read;
     });
-    const err = await writeBoundPodStatus(
-      registry,
-      'n1',
-      'default',
-      name,
-      pod.metadata.uid!,
-      status('lost'),
-      pods,
-    ).catch((e: unknown) => e);
+    const err = await report(pod, pods, 'lost').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).reason).toBe('Conflict');
     vi.restoreAllMocks();
