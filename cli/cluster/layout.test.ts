@@ -17,7 +17,7 @@ describe('cluster layout', () => {
         veth: 'sh-dev-1',
         address: '10.213.0.10',
         dataDir: '/var/lib/shoal/clusters/dev/agents/shoal-dev-1',
-        runcRoot: '/var/lib/shoal/clusters/dev/agents/shoal-dev-1/runc',
+        runcRoot: '/var/lib/shoal/clusters/dev/agents/shoal-dev-1/run/runc',
         cgroupParent: 'shoal-shoal-dev-1',
       },
       expect.objectContaining({ name: 'shoal-dev-2', address: '10.213.0.11' }),
