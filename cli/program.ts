@@ -79,6 +79,13 @@ function positiveInt(min: number) {
   };
 }
 
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a number above 0, got "${value}"`);
+  return n;
+}
+
 function percent(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 100)
@@ -156,6 +163,12 @@ export function buildProgram(): Command {
       positiveInt(1),
       30,
     )
+    .option(
+      '--node-eviction-rate <nodes-per-second>',
+      'how many silent nodes per second start having their pods evicted',
+      positiveNumber,
+      0.1,
+    )
     .option('--cluster-cidr <cidr>', 'pod addresses; each node gets a /24 of it', '10.244.0.0/16')
     .option(
       '--service-cidr <cidr>',
@@ -196,6 +209,7 @@ export function buildProgram(): Command {
         leaderLeaseTtl: number;
         nodeMonitorGracePeriod: number;
         podEvictionTimeout: number;
+        nodeEvictionRate: number;
         controllers: boolean;
         clusterCidr: string;
         serviceCidr: string;
@@ -210,6 +224,7 @@ export function buildProgram(): Command {
           leaderLeaseTtlSeconds: o.leaderLeaseTtl,
           nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod * 1000,
           podEvictionTimeoutMs: o.podEvictionTimeout * 1000,
+          nodeEvictionRate: o.nodeEvictionRate,
           runControllers: o.controllers,
           clusterCidr: o.clusterCidr,
           serviceCidr: o.serviceCidr,

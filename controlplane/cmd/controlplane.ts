@@ -58,6 +58,8 @@ export interface ControlplaneOptions {
   nodeMonitorGracePeriodMs?: number;
   /** Pods on an unreachable node without a toleration are evicted after this. */
   podEvictionTimeoutMs?: number;
+  /** Nodes per second whose pods may start being evicted (--node-eviction-rate, default 0.1). */
+  nodeEvictionRate?: number;
   /**
    * false: serve the API only, with no scheduler or controllers (as a bare
    * kube-apiserver); tests of API semantics use this. Default true.
@@ -201,6 +203,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
             ? { monitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
             : {}),
           ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
+          ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
         }),
       (deps) => new DeploymentController(deps),
       (deps) => new ReplicaSetController(deps),

@@ -16,6 +16,7 @@ import {
   TAINT_UNREACHABLE,
   evictionTime,
   tolerates,
+  TokenBucket,
   type Taint,
   type Toleration,
 } from './node-lifecycle.js';
@@ -303,6 +304,30 @@ describe('NodeLifecycleController.reconcile', () => {
     expect(pod.metadata.deletionTimestamp).toBeUndefined();
   });
 
+  it('taints silent nodes for eviction at --node-eviction-rate: the first at once, the next 10 s on', async () => {
+    clock.now = T0;
+    const { dead } = names('rate-a');
+    const other = names('rate-b').dead;
+    await makeNode(dead, T0);
+    await makeNode(other, T0);
+    await setup();
+    await synced([dead, other], []);
+    await controller.reconcile(dead);
+    await controller.reconcile(other);
+    clock.now = T0 + 25_000;
+    await controller.reconcile(dead);
+    await controller.reconcile(other);
+    const effects = async (n: string): Promise<string[]> =>
+      taints(await registry.get(NODES, undefined, n)).map((t) => t.effect);
+    expect(await effects(dead)).toEqual(['NoSchedule', 'NoExecute']);
+    // Kept from scheduling at once, but its pods' eviction clock waits for a token.
+    expect(await effects(other)).toEqual(['NoSchedule']);
+    clock.now = T0 + 35_000;
+    await synced([other], []);
+    await controller.reconcile(other);
+    expect(await effects(other)).toEqual(['NoSchedule', 'NoExecute']);
+  });
+
   it('evicts pods by their tolerations, force-deleting all but StatefulSet pods', async () => {
     clock.now = T0;
     const { dead, healthy } = names('evict');
@@ -538,5 +563,16 @@ describe('tolerates', () => {
     [{ key: 'other', operator: 'Exists' }, false],
   ] as [Toleration, boolean][])('%o → %s', (tol, want) => {
     expect(tolerates(tol, t)).toBe(want);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('gives the burst at once, then one token per 1/rate seconds, and never refills backwards', () => {
+    const b = new TokenBucket(0.1, 1);
+    expect(b.take(1_000)).toBe(0);
+    expect(b.take(1_000)).toBe(10_000);
+    expect(b.take(6_000)).toBe(5_000);
+    expect(b.take(11_000)).toBe(0);
+    expect(b.take(5_000)).toBe(10_000);
   });
 });

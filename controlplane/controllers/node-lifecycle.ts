@@ -32,7 +32,8 @@
 //     GC of orphans), after checking etcd, not just the cache.
 // When no node at all is Ready the cause is more likely the control plane's
 // own network than every host at once, so evictions for unreachable/not-ready
-// wait (Kubernetes' "full disruption" mode).
+// wait (Kubernetes' "full disruption" mode); otherwise nodes get the NoExecute
+// taint at --node-eviction-rate (0.1 nodes/s, the first at once).
 
 import type { Logger } from 'pino';
 import { isRecord, type KubeObject } from '../api/objects.js';
@@ -60,6 +61,13 @@ export interface NodeLifecycleOptions {
   monitorGracePeriodMs?: number;
   /** --pod-eviction-timeout: how long a pod that does not tolerate unreachable/not-ready stays. */
   podEvictionTimeoutMs?: number;
+  /**
+   * --node-eviction-rate: nodes per second that may get the unreachable or
+   * not-ready NoExecute taint, which starts their pods' eviction clocks
+   * (kube-controller-manager's default, 0.1: one node every 10 s, the first
+   * at once). Infinity: no limit.
+   */
+  nodeEvictionRate?: number;
   /** How often every node is looked at. */
   monitorPeriodMs?: number;
   /** Milliseconds since the epoch; injectable for tests. */
@@ -111,6 +119,7 @@ export class NodeLifecycleController implements Controller {
   /** Pod keys by spec.nodeName: the pods of one node without scanning all. */
   private readonly podsByNode = new Map<string, Set<string>>();
   private fullDisruption = false;
+  private readonly evictionLimiter: TokenBucket | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -123,6 +132,8 @@ export class NodeLifecycleController implements Controller {
     this.period = opts.monitorPeriodMs ?? 2_000;
     this.now = opts.now ?? Date.now;
     this.workers = opts.workers ?? 4;
+    const rate = opts.nodeEvictionRate ?? 0.1;
+    this.evictionLimiter = Number.isFinite(rate) ? new TokenBucket(rate, 1) : undefined;
     this.nodes = deps.informers.forResource(NODES);
     this.pods = deps.informers.forResource(PODS);
     // Renewals are not events to act on: the monitor period looks at every node anyway.
@@ -325,8 +336,20 @@ export class NodeLifecycleController implements Controller {
     if (want) {
       if (!kept.some((t) => t.key === want && t.effect === 'NoSchedule'))
         kept.push({ key: want, effect: 'NoSchedule' });
-      if (!kept.some((t) => t.key === want && t.effect === 'NoExecute'))
-        kept.push({ key: want, effect: 'NoExecute', timeAdded: timestamp(now) });
+      if (!kept.some((t) => t.key === want && t.effect === 'NoExecute')) {
+        // Rate-limited as Kubernetes does: when many nodes go silent at once
+        // the cause is more often the control plane falling behind (heavy
+        // load, its own network) than that many hosts dying, and evicting
+        // them all would move every pod at once. Swapping not-ready for
+        // unreachable on a node already tainted is not a new eviction.
+        const swap = current.some(
+          (t) =>
+            (t.key === TAINT_UNREACHABLE || t.key === TAINT_NOT_READY) && t.effect === 'NoExecute',
+        );
+        const wait = swap ? 0 : (this.evictionLimiter?.take(now) ?? 0);
+        if (wait === 0) kept.push({ key: want, effect: 'NoExecute', timeAdded: timestamp(now) });
+        else this.queue.addAfter(node.metadata.name!, wait);
+      }
     }
     if (JSON.stringify(kept) === JSON.stringify(current)) return node;
     this.log?.info(
@@ -583,4 +606,30 @@ function parseTime(s: unknown): number | undefined {
 
 function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A token bucket on the caller's clock (ms): `rate` tokens per second, at most `burst` saved. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number | undefined;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Takes a token and returns 0, or returns how many ms until one is there. */
+  take(now: number): number {
+    // A clock that goes back (a test's, or a replica's after a leader change) refills nothing.
+    if (this.last !== undefined && now > this.last)
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = Math.max(this.last ?? now, now);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
 }
