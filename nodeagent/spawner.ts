@@ -1,6 +1,7 @@
-// Spawner: runs the agent's helper processes (CNI plugins, unshare, mount,
-// runc, the container monitors) through one small long-lived Perl process
-// instead of forking the agent for each.
+// Spawner: runs the agent's helper processes (CNI plugins, runc) and
+// the container monitors through one small long-lived Perl process
+// instead of forking the agent for each, and makes the mount, umount and
+// new-network-namespace system calls itself.
 //
 // Why: Node's child_process.spawn forks the whole agent (about 160 MB
 // resident) and blocks the event loop until the child has exec'd: measured
@@ -28,7 +29,7 @@
 // flag 'b': no program is exec'd; <file> names one of the spawner's
 // built-ins, which make the system calls mount(8), umount(8) and
 // `unshare --net … ip link set lo up` would make, without the two or three
-// exec'd processes those cost per pod start (see \`builtin\` below). `mount`
+// exec'd processes those cost per pod start (see `builtin` below). `mount`
 // and `umount` run in the spawner itself (a mount point is shared by the
 // whole mount namespace); `netns` runs in a forked child, because unshare
 // moves its caller into the new namespace; `monitor` is the container
