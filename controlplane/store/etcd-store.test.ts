@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EtcdStore } from './etcd-store.js';
 import { StoreError } from './errors.js';
 import type { KubeObject } from '../api/objects.js';
 import type { StoreEvent } from './types.js';
-import { startEtcd, startEtcdCluster, type TestEtcd } from '../../test/support/etcd.js';
+import { startEtcdCluster } from '../../test/support/etcd.js';
+import { useEtcdStore } from '../../test/support/etcd-store.js';
 
 const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({
   apiVersion: 'v1',
@@ -22,18 +23,10 @@ async function expectStoreError(p: Promise<unknown>, type: StoreError['type']): 
 }
 
 describe('EtcdStore against a real etcd', () => {
-  let etcd: TestEtcd;
-  let store: EtcdStore;
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await etcd?.stop();
-  });
+  const db = useEtcdStore();
 
   it('versions objects by etcd revision: create, get, update, conflict', async () => {
+    const { store } = db;
     const created = await store.create('/t/crud/a', cm('a', { k: '1' }));
     const rv = Number(created.metadata.resourceVersion);
     expect(rv).toBeGreaterThan(0);
@@ -48,6 +41,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('deletes with uid and resourceVersion preconditions', async () => {
+    const { store } = db;
     const obj = await store.create('/t/del/a', { ...cm('a'), metadata: { name: 'a', uid: 'u1' } });
     await expectStoreError(store.delete('/t/del/a', { uid: 'other' }), 'PreconditionFailed');
     await expectStoreError(
@@ -66,6 +60,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('lists at one revision with limit/continue pages', async () => {
+    const { store } = db;
     for (let i = 0; i < 25; i++)
       await store.create(`/t/list/${String(i).padStart(2, '0')}`, cm(`c${i}`));
     const first = await store.list('/t/list/', { limit: 10 });
@@ -86,6 +81,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('filters before limiting, so pages hold only matches', async () => {
+    const { store } = db;
     for (let i = 0; i < 30; i++) {
       await store.create(
         `/t/filter/${String(i).padStart(2, '0')}`,
@@ -106,6 +102,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('guaranteedUpdate: 50 concurrent writers, every change kept', async () => {
+    const { store } = db;
     await store.create('/t/counter', cm('counter', { n: '0' }));
     await Promise.all(
       Array.from({ length: 50 }, () =>
@@ -119,6 +116,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('50 concurrent updates at one revision: exactly one wins, the rest conflict', async () => {
+    const { store } = db;
     const base = await store.create('/t/race', cm('race'));
     const rv = Number(base.metadata.resourceVersion);
     const results = await Promise.allSettled(
@@ -133,6 +131,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('a watch from revision R sees every later change, in order, across 10,000 writes', async () => {
+    const { store } = db;
     const start = await store.currentRevision();
     const seen: StoreEvent[] = [];
     let failed: Error | undefined;
@@ -181,6 +180,7 @@ describe('EtcdStore against a real etcd', () => {
   });
 
   it('a watch from a compacted revision fails with Expired', async () => {
+    const { store } = db;
     const old = await store.currentRevision();
     await store.create('/t/compact/a', cm('a'));
     await store.create('/t/compact/b', cm('b'));

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdStore } from './etcd-store.js';
+import { describe, expect, it } from 'vitest';
+import type { EtcdStore } from './etcd-store.js';
 import type { KubeObject } from '../api/objects.js';
 import type { StoreEvent, WatchHandle } from './types.js';
-import { startEtcd, type TestEtcd } from '../../test/support/etcd.js';
+import { useEtcdStore } from '../../test/support/etcd-store.js';
 
 const cm = (name: string, i: number): KubeObject => ({
   apiVersion: 'v1',
@@ -33,18 +33,10 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 describe('watches of one prefix share one etcd watch', () => {
-  let etcd: TestEtcd;
-  let store: EtcdStore;
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await etcd?.stop();
-  });
+  const db = useEtcdStore();
 
   it('hands every watcher the same decoded events, replays to late joiners, and serves older starts alone', async () => {
+    const { store } = db;
     await store.create('/other/x', cm('x', 0));
     const start = await store.currentRevision();
     const a = await watcher(store, '/sw/', start);
