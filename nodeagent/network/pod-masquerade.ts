@@ -16,7 +16,7 @@
 // like the CNI plugins' own (no "SHOAL-" in it: that prefix is the service
 // proxy's, which removes every such chain on clean-up).
 
-import { spawn } from 'node:child_process';
+import { execIn } from './host-exec.js';
 import { createHash } from 'node:crypto';
 
 export interface PodMasqueradeOptions {
@@ -82,26 +82,7 @@ export class PodMasquerade {
       await this.exec('iptables', ['-w', '5', '-t', 'nat', '-A', 'POSTROUTING', ...jump]);
   }
 
-  private exec(cmd: string, args: string[], stdin?: string): Promise<void> {
-    const [file, argv] = this.opts.hostNetnsPath
-      ? ['nsenter', [`--net=${this.opts.hostNetnsPath}`, '--', cmd, ...args]]
-      : [cmd, args];
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, argv, {
-        stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
-      });
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`));
-      });
-      if (child.stdin) {
-        // A command that exits before reading all of it must not crash the agent (EPIPE).
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(stdin);
-      }
-    });
+  private async exec(cmd: string, args: string[], stdin?: string): Promise<void> {
+    await execIn(this.opts.hostNetnsPath, cmd, args, stdin);
   }
 }

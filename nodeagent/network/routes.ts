@@ -17,11 +17,8 @@
 // two pods on one bridge still passes iptables (Service DNAT replies must be
 // un-NATed by conntrack even when both ends sit on the same bridge).
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-
-const run = promisify(execFile);
+import { execIn } from './host-exec.js';
 
 /** The rtnetlink protocol number on Shoal's routes (free: iproute2 names 0–4, 8–18, 42, 186–192). */
 export const ROUTE_PROTO = '212';
@@ -142,17 +139,7 @@ export class HostRoutes {
     await this.exec('sh', ['-c', `echo ${value} > /proc/sys/${path}`]);
   }
 
-  private async exec(cmd: string, args: string[]): Promise<string> {
-    const [file, argv] = this.opts.netnsPath
-      ? ['nsenter', [`--net=${this.opts.netnsPath}`, '--', cmd, ...args]]
-      : [cmd, args];
-    try {
-      return (await run(file, argv)).stdout;
-    } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr?.trim();
-      throw new Error(`${cmd} ${args.join(' ')}: ${stderr || (err as Error).message}`, {
-        cause: err,
-      });
-    }
+  private exec(cmd: string, args: string[]): Promise<string> {
+    return execIn(this.opts.netnsPath, cmd, args);
   }
 }

@@ -7,8 +7,8 @@
 // rebuilds exactly the same rules (chain names are hashes of what they
 // serve). remove() takes everything out again.
 
-import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
+import { execIn } from './host-exec.js';
 import { renderRemoval, renderRules, shoalChainsIn, type RulesInput } from './service-rules.js';
 
 /** Jumps from built-in chains into Shoal's, per table, in the order they are made. */
@@ -126,28 +126,7 @@ export class ServiceProxy {
   }
 
   private exec(cmd: string, args: string[], stdin?: string): Promise<string> {
-    const [file, argv] = this.opts.netnsPath
-      ? ['nsenter', [`--net=${this.opts.netnsPath}`, '--', cmd, ...args]]
-      : [cmd, args];
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, argv, {
-        stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve(out);
-        else reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`));
-      });
-      if (child.stdin) {
-        // A command that exits before reading all of it must not crash the agent (EPIPE).
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(stdin);
-      }
-    });
+    return execIn(this.opts.netnsPath, cmd, args, stdin);
   }
 }
 
