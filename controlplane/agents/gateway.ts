@@ -301,15 +301,9 @@ export class AgentGateway {
         await this.writePodStatus(node, namespace, name, uid, status_json, session?.pods);
         return undefined;
       }
-      case 'event': {
-        const pods = session?.pods;
-        await this.podEvents.record(
-          node,
-          msg.event!,
-          pods ? (ns, name, uid) => pods.cached(ns, name, uid) : undefined,
-        );
+      case 'event':
+        await this.podEvents.record(node, msg.event!, session?.pods);
         return undefined;
-      }
       case 'volume_reclaimed':
         await this.localVolumes.reclaimed(node, msg.volume_reclaimed!);
         return undefined;

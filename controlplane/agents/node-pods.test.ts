@@ -120,11 +120,7 @@ describe('SessionPods with the shared pod watch', () => {
       // What an agent sends for one started pod: Pulled, Created, Started, two reports.
       const started = async (held: SessionPods | undefined): Promise<void> => {
         for (const reason of ['Pulled', 'Created', 'Started']) {
-          await writer.record(
-            'n-watch',
-            event(pod, reason),
-            held ? (ns, name, uid) => held.cached(ns, name, uid) : undefined,
-          );
+          await writer.record('n-watch', event(pod, reason), held);
         }
         for (const m of ['ContainerCreating', 'Running']) {
           const done = await writeBoundPodStatus(

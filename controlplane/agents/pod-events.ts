@@ -9,20 +9,10 @@
 import type { Logger } from 'pino';
 import type { PodEvent__Output } from '../../proto/generated/shoal/agent/v1/PodEvent.js';
 import type { Registry } from '../api/registry/registry.js';
-import { findResource } from '../api/resources.js';
-import { ApiError } from '../api/status.js';
-import { isRecord, type KubeObject } from '../api/objects.js';
 import { EventRecorder } from '../controllers/runtime/events.js';
+import { findBoundPod, type SessionPods } from './node-pods.js';
 
-const PODS = findResource('', 'v1', 'pods')!;
 const FIELD_PATH = /^spec\.(containers|initContainers|ephemeralContainers)\{[^{}]+\}$/;
-
-/**
- * The pod with this namespace, name and uid if the caller holds it bound to
- * the reporting node (SessionPods.cached); undefined sends the check to etcd.
- * The object is shared: it is only read.
- */
-export type HeldPod = (namespace: string, name: string, uid: string) => KubeObject | undefined;
 
 export class PodEventWriter {
   private readonly recorder: EventRecorder;
@@ -34,8 +24,11 @@ export class PodEventWriter {
     this.recorder = new EventRecorder(registry, 'kubelet', log);
   }
 
-  /** Records the event, or logs why not (another node's pod, a malformed event). */
-  async record(node: string, ev: PodEvent__Output, held?: HeldPod): Promise<void> {
+  /**
+   * Records the event, or logs why not (another node's pod, a malformed event).
+   * `pods`: the reporting session's copies (node-pods.ts); without one, or on a miss, etcd is read.
+   */
+  async record(node: string, ev: PodEvent__Output, pods?: SessionPods): Promise<void> {
     const where = { node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason };
     if (ev.type !== 'Normal' && ev.type !== 'Warning') {
       this.log?.warn(
@@ -48,31 +41,17 @@ export class PodEventWriter {
       this.log?.warn({ ...where, fieldPath: ev.field_path }, 'refused a malformed pod event');
       return;
     }
-    const pod = held?.(ev.namespace, ev.name, ev.uid) ?? (await this.boundPod(node, ev));
-    if (!pod) return;
-    await this.recorder.record(pod, ev.type, ev.reason, ev.message, {
+    // undefined: the pod went away before its last events arrived; nothing to attach them to.
+    const found = await findBoundPod(this.registry, node, ev.namespace, ev.name, ev.uid, pods);
+    if (found?.refused)
+      this.log?.warn(
+        { ...where, boundTo: found.refused.boundTo },
+        'refused an event for a pod not bound to this node',
+      );
+    if (!found?.pod) return;
+    await this.recorder.record(found.pod, ev.type, ev.reason, ev.message, {
       host: node,
       ...(ev.field_path ? { fieldPath: ev.field_path } : {}),
     });
-  }
-
-  private async boundPod(node: string, ev: PodEvent__Output): Promise<KubeObject | undefined> {
-    let pod: KubeObject;
-    try {
-      pod = await this.registry.get(PODS, ev.namespace, ev.name);
-    } catch (err) {
-      // The pod went away before its last events arrived: nothing to attach them to.
-      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
-      throw err;
-    }
-    const spec = isRecord(pod.spec) ? pod.spec : {};
-    if (pod.metadata.uid !== ev.uid || spec.nodeName !== node) {
-      this.log?.warn(
-        { node, pod: `${ev.namespace}/${ev.name}`, boundTo: spec.nodeName },
-        'refused an event for a pod not bound to this node',
-      );
-      return undefined;
-    }
-    return pod;
   }
 }
