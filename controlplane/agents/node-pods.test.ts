@@ -18,6 +18,7 @@ import {
   type BoundPodLookup,
 } from './node-pods.js';
 import { PodEventWriter } from './pod-events.js';
+import { waitFor } from '../../test/support/wait.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const EVENTS = findResource('', 'v1', 'events')!;
@@ -94,12 +95,14 @@ function report(pod: KubeObject, pods: SessionPods, message: string): Promise<Bo
   return writeBoundPodStatus(registry, 'n1', 'default', name!, uid!, status(message), pods);
 }
 
-async function until(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Polls until the watch has caught up (test/support/wait.ts), 20 s at most. */
+function until(what: string, probe: () => boolean): Promise<boolean> {
+  return waitFor(
+    what,
+    async () => probe(),
+    (ok) => ok,
+    { timeoutMs: 20_000, intervalMs: 20 },
+  );
 }
 
 describe('SessionPods with the shared pod watch', () => {
