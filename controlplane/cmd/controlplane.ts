@@ -22,19 +22,8 @@ import { AgentGateway } from '../agents/gateway.js';
 import { podLogsHandler } from '../agents/pod-logs.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
-import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
-import { DaemonSetController } from '../controllers/daemonset.js';
-import { StatefulSetController } from '../controllers/statefulset.js';
-import { PersistentVolumeController } from '../controllers/persistent-volume.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { ReplicaSetController } from '../controllers/replicaset.js';
-import { DeploymentController } from '../controllers/deployment.js';
-import { JobController } from '../controllers/job.js';
-import { GarbageCollector } from '../controllers/garbage-collector.js';
-import { EndpointsController } from '../controllers/endpoints.js';
-import { LeaderElector } from '../leader/election.js';
 import { ControlPlaneMetrics } from '../metrics/controlplane-metrics.js';
+import { ControllerThread } from './controller-thread.js';
 import { ClusterState } from '../metrics/cluster-state.js';
 import { startMetricsServer, type RunningMetricsServer } from '../metrics/metrics-server.js';
 import type { HealthCheck } from '../metrics/health.js';
@@ -84,7 +73,8 @@ export interface RunningControlplane {
   agentAddress: string;
   joinToken: string;
   gateway: AgentGateway;
-  elector: LeaderElector;
+  /** The scheduler's and controllers' thread; absent with runControllers false. */
+  controllers?: ControllerThread;
   kubeconfigPath: string;
   app: FastifyInstance;
   registry: Registry;
@@ -144,8 +134,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     clusterState.start();
     metrics.setClusterState(clusterState);
     stopAll.push(() => clusterState.stop());
-    // Filled in below, once the elector and manager exist; the API serves only after that.
-    const leading: { elector?: LeaderElector; manager?: ControllerManager } = {};
+    // Filled in below, once the controller thread runs; the API serves only after that.
+    const leading: { thread?: ControllerThread } = {};
     const etcdCheck = async (): Promise<string | undefined> => {
       try {
         await store.currentRevision();
@@ -160,7 +150,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       {
         name: 'informer-sync',
         check: () =>
-          leading.elector?.isLeader && !leading.manager?.isRunning
+          leading.thread?.isLeader && !leading.thread.controllersRunning
             ? 'leader: controller caches not synced yet'
             : undefined,
       },
@@ -194,50 +184,30 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     );
     await namespaces.start();
     stopAll.push(() => namespaces.stop());
-    // Scheduler and controllers run on the elected leader only; every replica serves the API.
-    const controllers: ControllerFactory[] = [
-      (deps) => new Scheduler(deps, { metrics: metrics.schedulerMetrics }),
-      (deps) =>
-        new NodeLifecycleController(deps, {
+    // Scheduler and controllers run on the elected leader only, in a thread of their own
+    // (controller-thread.ts); every replica serves the API.
+    if (opts.runControllers !== false) {
+      const thread = await ControllerThread.start(
+        {
+          endpoints,
+          identity: `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
+          leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
+          eventTtlSeconds: eventTtl,
+          logLevel: log.level,
           ...(opts.nodeMonitorGracePeriodMs
-            ? { monitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+            ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
             : {}),
           ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
           ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
-        }),
-      (deps) => new DeploymentController(deps),
-      (deps) => new ReplicaSetController(deps),
-      (deps) => new DaemonSetController(deps),
-      (deps) => new StatefulSetController(deps),
-      (deps) => new PersistentVolumeController(deps),
-      (deps) => new JobController(deps),
-      (deps) => new EndpointsController(deps),
-      (deps) => new GarbageCollector(deps),
-    ];
-    const manager = new ControllerManager({
-      registry,
-      logger: log.child({ component: 'controller-manager' }),
-      controllers,
-      workQueueMetrics: (name) => metrics.workQueueMetrics(name),
-    });
-    const elector = new LeaderElector({
-      endpoints,
-      name: 'shoal-controllers',
-      identity: `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
-      ttlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
-      logger: log.child({ component: 'leader-election' }),
-      onStartedLeading: () => manager.start(),
-      onStoppedLeading: () => manager.stop(),
-    });
-    leading.elector = elector;
-    leading.manager = manager;
-    metrics.setLeaderElector(elector, 'shoal-controllers');
-    if (opts.runControllers !== false) elector.start();
-    // Resigns, so another replica takes over at once; runs before the store closes.
-    stopAll.push(async () => {
-      await elector.stop();
-      await manager.stop();
-    });
+          ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
+        },
+        log.child({ component: 'controller-thread' }),
+      );
+      leading.thread = thread;
+      metrics.addSource(() => thread.metrics());
+      // Resigns, so another replica takes over at once; runs before the store closes.
+      stopAll.push(() => thread.stop());
+    }
     let metricsServer: RunningMetricsServer | undefined;
     if (opts.metricsListen) {
       metricsServer = await startMetricsServer(opts.metricsListen, {
@@ -268,7 +238,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       agentAddress: `${agentListen.host === '0.0.0.0' ? advertise : agentListen.host}:${agentPort}`,
       joinToken: formatJoinToken(pki.caCertPem, tokens.joinToken),
       gateway,
-      elector,
+      ...(leading.thread ? { controllers: leading.thread } : {}),
       kubeconfigPath,
       app,
       registry,

@@ -84,4 +84,26 @@ describe('ControlPlaneMetrics', () => {
     );
     expect(await promtoolCheckMetrics(await a.metrics())).toEqual([]);
   });
+
+  it("sums another thread's values into its own exposition", async () => {
+    const main = new ControlPlaneMetrics();
+    const worker = new ControlPlaneMetrics();
+    main.etcdMetrics.request?.('update', '/registry/pods/default/a', 0.002);
+    worker.etcdMetrics.request?.('update', '/registry/pods/default/b', 0.004);
+    worker.etcdMetrics.request?.('create', '/registry/pods/default/c', 0.001);
+    worker.schedulerMetrics.attempt?.('scheduled', 0.003);
+    worker.schedulerMetrics.queueSizes?.(() => ({ active: 4, backoff: 0 }));
+    worker.setLeaderElector({ leaderElectionMasterStatus: 1 }, 'shoal-controllers');
+    main.addSource(() => worker.registry.getMetricsAsJSON());
+    const text = await main.metrics();
+    expect(text).toContain('etcd_request_duration_seconds_count{operation="update",type="pods"} 2');
+    expect(text).toContain('etcd_request_duration_seconds_count{operation="create",type="pods"} 1');
+    expect(text).toContain(
+      'scheduler_schedule_attempts_total{result="scheduled",profile="default-scheduler"} 1',
+    );
+    expect(text).toContain('scheduler_pending_pods{queue="active"} 4');
+    expect(text).toContain('leader_election_master_status{name="shoal-controllers"} 1');
+    expect(text).toContain('process_cpu_seconds_total');
+    expect(await promtoolCheckMetrics(text)).toEqual([]);
+  });
 });

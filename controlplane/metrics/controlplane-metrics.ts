@@ -12,7 +12,15 @@
 
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry as PromRegistry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { ResourceInfo } from '../api/resources.js';
 import type { SchedulerMetrics } from '../scheduler/metrics.js';
 import type { WorkQueueMetrics } from '../controllers/runtime/workqueue.js';
@@ -41,6 +49,9 @@ const WORK_BUCKETS = [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10];
  * backoff (kube-scheduler's backoffQ), it has no separate unschedulable set.
  */
 export type PendingPodsReader = () => { active: number; backoff: number; unschedulable?: number };
+
+/** Metric values as prom-client's getMetricsAsJSON gives them. */
+export type MetricSource = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 interface LeaderStatus {
   readonly leaderElectionMasterStatus: 0 | 1;
@@ -88,6 +99,7 @@ export class ControlPlaneMetrics {
   private leader: LeaderStatus | undefined;
   private leaderName = 'shoal-controllers';
   private cluster: ClusterState | undefined;
+  private readonly sources: MetricSource[] = [];
 
   constructor() {
     const registers = [this.registry];
@@ -237,9 +249,23 @@ export class ControlPlaneMetrics {
     });
   }
 
-  /** The Prometheus text exposition of every metric. */
-  metrics(): Promise<string> {
-    return exposition(this.registry);
+  /** The Prometheus text exposition of every metric, this thread's summed with each source's. */
+  async metrics(): Promise<string> {
+    if (this.sources.length === 0) return exposition(this.registry);
+    const all = await Promise.all([
+      this.registry.getMetricsAsJSON(),
+      ...this.sources.map((source) => source()),
+    ]);
+    return exposition(AggregatorRegistry.aggregate(all));
+  }
+
+  /**
+   * Another thread's values of the same metrics (the controller thread keeps
+   * its own ControlPlaneMetrics): counters and histograms add up, and a
+   * series one side never sets reads 0 there, so sums are the process's.
+   */
+  addSource(source: MetricSource): void {
+    this.sources.push(source);
   }
 
   /**
