@@ -3,6 +3,10 @@
 // the cache. Objects in the cache are shared: NEVER modify one — copy it
 // (structuredClone) before changing anything. A watch that ends (410 Expired,
 // a broken stream) relists and resumes, telling handlers what changed.
+// Cached objects carry no managedFields, as kube-scheduler's and
+// kube-controller-manager's informers strip them: no controller reads them,
+// an update that omits them keeps the stored ones, and they were a large
+// part of each cached pod.
 
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/objects.js';
@@ -174,8 +178,9 @@ export class Informer {
     }, RELIST_DELAY_MS);
   }
 
-  private apply(op: 'put' | 'delete', key: string, obj: KubeObject): void {
+  private apply(op: 'put' | 'delete', key: string, received: KubeObject): void {
     const old = this.items.get(key);
+    const obj = withoutManagedFields(received);
     if (op === 'delete') {
       if (!old) return;
       this.remove(key);
@@ -189,4 +194,11 @@ export class Informer {
       else h.add?.(obj);
     }
   }
+}
+
+/** A shallow copy without metadata.managedFields (the received object may be shared). */
+function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
