@@ -179,6 +179,45 @@ describe('EtcdStore against a real etcd', () => {
     expect(seen[0]!.revision).toBe(start + 1);
   });
 
+  it('a watch event carries the previous object: decoded when read, the same one every time', async () => {
+    const { store } = db;
+    const start = await store.currentRevision();
+    const created = await store.create('/t/prev/a', cm('a', { v: '1' }));
+    const updated = await store.update(
+      '/t/prev/a',
+      cm('a', { v: '2' }),
+      Number(created.metadata.resourceVersion),
+    );
+    await store.delete('/t/prev/a');
+    const seen: StoreEvent[] = [];
+    let failed: Error | undefined;
+    let allSeen = (): void => undefined;
+    const done = new Promise<void>((resolve) => (allSeen = resolve));
+    const handle = await store.watch('/t/prev/', start, {
+      onEvent: (ev) => {
+        seen.push(ev);
+        if (seen.length === 3) allSeen();
+      },
+      onError: (err) => {
+        failed = err;
+        allSeen();
+      },
+    });
+    await done;
+    await handle.close();
+    expect(failed).toBeUndefined();
+    const [added, modified, deleted] = seen;
+    expect(added!.type).toBe('ADDED');
+    expect('prev' in added!).toBe(false);
+    expect(modified!.type).toBe('MODIFIED');
+    expect(modified!.object.data).toEqual({ v: '2' });
+    expect(modified!.prev).toEqual(created);
+    expect(modified!.prev).toBe(modified!.prev);
+    expect({ ...modified! }.prev).toEqual(created);
+    expect(deleted!.type).toBe('DELETED');
+    expect(deleted!.prev).toEqual(updated);
+  });
+
   it('a watch from a compacted revision fails with Expired', async () => {
     const { store } = db;
     const old = await store.currentRevision();

@@ -22,6 +22,7 @@ import { StoreError } from '../../store/errors.js';
 import { validateObject, validateUpdate } from '../validation/index.js';
 import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
 import { patchValue, type PatchType } from './patch-value.js';
+import { copyJson, sameObject } from './json-value.js';
 import {
   fieldValidationError,
   fieldValidationWarnings,
@@ -70,6 +71,12 @@ export interface WriteOptions {
    * conflict rereads, so a stale one costs a retry, never a lost write.
    */
   current?: KubeObject;
+  /**
+   * The body is handed over (the HTTP routes: parsed for this request alone):
+   * the registry may change and keep it instead of working on a copy, which
+   * every in-process caller, whose objects may be cached, gets.
+   */
+  bodyOwned?: boolean;
 }
 
 /** Server-side apply has recorded ownership itself; the write path must not record an Update too. */
@@ -258,7 +265,7 @@ export class Registry {
   ): Promise<KubeObject> {
     if (!opts.applied)
       this.checkFields(r, body, opts, (p) => fieldValidationError(p, { resource: r, body }));
-    const obj = this.checkBody(r, namespace, body);
+    const obj = this.checkBody(r, namespace, body, opts.bodyOwned ? 'owned' : 'copy');
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     if (r.namespaced) {
@@ -339,7 +346,8 @@ export class Registry {
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     this.checkFields(r, body, opts, (p) => fieldValidationError(p, { resource: r, body }));
-    const incoming = this.checkBody(r, namespace, body);
+    // Not copied: the update reads it, and prepareUpdate copies what it writes.
+    const incoming = this.checkBody(r, namespace, body, 'view');
     if (incoming.metadata.name !== undefined && incoming.metadata.name !== name) {
       throw new ApiError(
         'BadRequest',
@@ -370,7 +378,7 @@ export class Registry {
   ): Promise<{ object: KubeObject; created: boolean }> {
     if (type === 'apply') return this.apply(r, namespace, name, patch, opts);
     const object = await this.writeUpdate(r, namespace, name, opts, (current) => {
-      const next = patchValue(type, structuredClone(current), patch, r.kind);
+      const next = patchValue(type, copyJson(current), patch, r.kind);
       if (!isRecord(next) || !isRecord(next.metadata)) {
         throw new ApiError(
           'BadRequest',
@@ -481,6 +489,7 @@ export class Registry {
     const fields = q.fieldSelector
       ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind))
       : undefined;
+    const selective = labels !== undefined || fields !== undefined;
     const matches = (o: KubeObject | undefined): boolean =>
       o !== undefined &&
       (!labels || matchesLabels(labels, o.metadata.labels)) &&
@@ -508,6 +517,12 @@ export class Registry {
     };
     return this.store.watch(collectionPrefix(r, namespace), from, {
       onEvent: (ev) => {
+        // Without a selector every ADDED and MODIFIED passes as it is, and ev.prev,
+        // which the store decodes only when asked, is not needed.
+        if (!selective && ev.type !== 'DELETED') {
+          sink.onEvent({ type: ev.type, object: ev.object });
+          return;
+        }
         // A MODIFIED without its previous value (etcd compacted it) counts as a match before.
         const out =
           ev.type === 'MODIFIED' && !ev.prev
@@ -589,7 +604,7 @@ export class Registry {
     opts: WriteOptions,
   ): Promise<{ object: KubeObject; created: boolean }> {
     this.checkFields(r, patch, opts, (p) => fieldValidationError(p));
-    const applied = this.checkBody(r, namespace, patch);
+    const applied = this.checkBody(r, namespace, patch, opts.bodyOwned ? 'owned' : 'copy');
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
       throw new ApiError(
         'BadRequest',
@@ -622,7 +637,12 @@ export class Registry {
     if (!existing) {
       const merged = merge(undefined);
       try {
-        const object = await this.create(r, namespace, merged, { ...opts, applied: true });
+        // merged is serverSideApply's, not the request's: create copies it.
+        const object = await this.create(r, namespace, merged, {
+          ...opts,
+          applied: true,
+          bodyOwned: false,
+        });
         return { object, created: true };
       } catch (err) {
         // Someone created it meanwhile: apply onto theirs.
@@ -702,11 +722,11 @@ export class Registry {
       const merged: KubeObject = {
         ...current,
         metadata: { ...current.metadata },
-        status: structuredClone(requested.status),
+        status: copyJson(requested.status),
       };
       return this.finishUpdate(r, current, merged, opts);
     }
-    const next = structuredClone(requested);
+    const next = copyJson(requested);
     next.apiVersion = apiVersionOf(r);
     next.kind = r.kind;
     const cm = current.metadata;
@@ -728,7 +748,7 @@ export class Registry {
 
     if (hasStatus(r)) {
       if (current.status === undefined) delete next.status;
-      else next.status = structuredClone(current.status);
+      else next.status = copyJson(current.status);
     }
     applyDefaults(r.kind, next);
     if (r.kind === 'Service') keepAllocated(current, next);
@@ -782,7 +802,7 @@ export class Registry {
     current: KubeObject,
     opts: DeleteOptions,
   ): KubeObject | undefined {
-    const next = structuredClone(current);
+    const next = copyJson(current);
     const meta = next.metadata;
     const finalizers = new Set(meta.finalizers ?? []);
     if (!meta.deletionTimestamp) {
@@ -819,10 +839,22 @@ export class Registry {
     return next;
   }
 
-  private checkBody(r: ResourceInfo, namespace: string | undefined, body: unknown): KubeObject {
+  /**
+   * The body as an object of kind r, or why not. `copy`: a deep copy the
+   * caller may change; `owned`: the body itself (handed over); `view`: a
+   * shallow copy with apiVersion, kind and metadata set, to be read only.
+   */
+  private checkBody(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    body: unknown,
+    mode: 'copy' | 'owned' | 'view',
+  ): KubeObject {
     if (!isRecord(body))
       throw new ApiError('BadRequest', 'the body of the request was not a JSON object');
-    const obj = structuredClone(body) as KubeObject;
+    const obj = (
+      mode === 'copy' ? copyJson(body) : mode === 'view' ? { ...body } : body
+    ) as KubeObject;
     const expected = apiVersionOf(r);
     if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
       throw new ApiError(
@@ -911,9 +943,8 @@ export class Registry {
   }
 
   private timestamp(): string {
-    return this.now()
-      .toISOString()
-      .replace(/\.\d{3}Z$/, 'Z');
+    // Whole seconds, as Kubernetes writes times: toISOString always ends in ".sssZ".
+    return this.now().toISOString().slice(0, -5) + 'Z';
   }
 
   private async wrap<T>(r: ResourceInfo, name: string, op: () => Promise<T>): Promise<T> {
@@ -985,14 +1016,4 @@ function isDeletionFinished(r: ResourceInfo, obj: KubeObject): boolean {
     return !Array.isArray(specFinalizers) || specFinalizers.length === 0;
   }
   return true;
-}
-
-/** Equal but for resourceVersion and the times in managedFields: a write that would change nothing. */
-function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const canonical = (o: KubeObject): string => {
-    const { resourceVersion: _rv, managedFields, ...meta } = o.metadata;
-    const owners = managedFields?.map(({ time: _t, ...entry }) => entry);
-    return JSON.stringify({ ...o, metadata: { ...meta, owners } });
-  };
-  return canonical(a) === canonical(b);
 }

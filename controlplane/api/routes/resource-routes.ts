@@ -553,6 +553,8 @@ function writeOptions(req: FastifyRequest, q: Query): WriteOptions {
   out.fieldValidation = fv === '' ? 'Warn' : fv;
   out.warnings = [];
   if (isTrue(q.force)) out.force = true;
+  // The body was parsed for this request alone: the registry may keep it rather than copy it.
+  out.bodyOwned = true;
   return out;
 }
 

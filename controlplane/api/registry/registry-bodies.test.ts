@@ -1,0 +1,102 @@
+// Who owns a write's body: an in-process caller's object is never changed by
+// the registry (it may be an informer's cached copy); a body handed over with
+// bodyOwned (the HTTP routes) is used as it is. Against a real etcd.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd, type TestEtcd } from '../../../test/support/etcd.js';
+import { EtcdStore } from '../../store/etcd-store.js';
+import { Registry } from './registry.js';
+import { findResource } from '../resources.js';
+import type { KubeObject } from '../objects.js';
+
+const PODS = findResource('', 'v1', 'pods')!;
+const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
+
+let etcd: TestEtcd;
+let store: EtcdStore;
+let registry: Registry;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  store = new EtcdStore({ endpoints: etcd.endpoints });
+  registry = new Registry(store);
+  await registry.ensureSystemNamespaces();
+});
+
+afterAll(async () => {
+  await store?.close();
+  await etcd?.stop();
+});
+
+const pod = (name: string): KubeObject => ({
+  metadata: { name, labels: { app: 'a' } },
+  spec: { containers: [{ name: 'c', image: 'busybox' }] },
+});
+
+describe('registry write bodies', () => {
+  it('leaves an in-process caller’s create and update bodies as they were', async () => {
+    const body = pod('caller-create');
+    const before = structuredClone(body);
+    const created = await registry.create(PODS, 'default', body, { fieldManager: 'test' });
+    expect(body).toStrictEqual(before);
+    expect(created.metadata.uid).toBeDefined();
+
+    const update: KubeObject = {
+      metadata: { name: 'caller-create', resourceVersion: created.metadata.resourceVersion },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    };
+    const updateBefore = structuredClone(update);
+    const written = await registry.update(PODS, 'default', 'caller-create', update, {
+      fieldManager: 'test',
+      subresource: 'status',
+      current: created,
+    });
+    expect(update).toStrictEqual(updateBefore);
+    expect((written.status as { phase: string }).phase).toBe('Running');
+    // What was written is not the caller's status object: changing one leaves the other.
+    (update.status as { phase: string }).phase = 'Failed';
+    expect((written.status as { phase: string }).phase).toBe('Running');
+
+    const cm: KubeObject = { metadata: { name: 'caller-cm' }, data: { k: 'v' } };
+    const cmCreated = await registry.create(CONFIGMAPS, 'default', cm);
+    const cmUpdate: KubeObject = { metadata: { name: 'caller-cm' }, data: { k: 'w' } };
+    const cmBefore = structuredClone(cmUpdate);
+    const cmWritten = await registry.update(CONFIGMAPS, 'default', 'caller-cm', cmUpdate);
+    expect(cmUpdate).toStrictEqual(cmBefore);
+    expect(cmWritten.data).toEqual({ k: 'w' });
+    expect(cmWritten.metadata.uid).toBe(cmCreated.metadata.uid);
+    (cmUpdate.data as Record<string, string>).k = 'x';
+    expect(cmWritten.data).toEqual({ k: 'w' });
+  });
+
+  it('does not write an update that changes nothing', async () => {
+    const created = await registry.create(CONFIGMAPS, 'default', {
+      metadata: { name: 'noop-cm' },
+      data: { k: 'v' },
+    });
+    const same = await registry.update(CONFIGMAPS, 'default', 'noop-cm', {
+      metadata: { name: 'noop-cm' },
+      data: { k: 'v' },
+    });
+    expect(same.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    const changed = await registry.update(CONFIGMAPS, 'default', 'noop-cm', {
+      metadata: { name: 'noop-cm' },
+      data: { k: 'v2' },
+    });
+    expect(Number(changed.metadata.resourceVersion)).toBeGreaterThan(
+      Number(created.metadata.resourceVersion),
+    );
+  });
+
+  it('uses a handed-over body instead of copying it', async () => {
+    const body = pod('owned-create');
+    const created = await registry.create(PODS, 'default', body, {
+      fieldManager: 'test',
+      bodyOwned: true,
+    });
+    // The registry filled in the server's fields on the body itself.
+    expect(body.metadata.uid).toBe(created.metadata.uid);
+    expect(body.kind).toBe('Pod');
+    expect(created.spec).toBe(body.spec);
+  });
+});
