@@ -16,10 +16,10 @@ import {
   TAINT_UNREACHABLE,
   evictionTime,
   tolerates,
-  TokenBucket,
   type Taint,
   type Toleration,
 } from './node-lifecycle.js';
+import { TokenBucket } from './runtime/token-bucket.js';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;

@@ -2,6 +2,12 @@
 // repeated for the same object, reason and message is one Event whose count
 // and lastTimestamp grow, so a crash loop does not flood etcd. Recording is
 // best effort: a failure is logged, never thrown at the caller.
+//
+// Each source (this recorder, and the node for agents' events) may write 25
+// events about one object, then one every 5 minutes; the rest are dropped,
+// as client-go's EventSourceObjectSpamFilter does. A ReplicaSet creating 900
+// pods records 25 SuccessfulCreate events, not 900 — which were a fifth of
+// the control plane's writes while pods were created and bound.
 
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -9,6 +15,7 @@ import type { KubeObject } from '../../api/objects.js';
 import { ApiError } from '../../api/status.js';
 import { findResource } from '../../api/resources.js';
 import type { Registry } from '../../api/registry/registry.js';
+import { TokenBucket } from './token-bucket.js';
 
 const EVENTS = findResource('', 'v1', 'events')!;
 
@@ -31,6 +38,11 @@ const MAX_ATTEMPTS = 10;
  */
 const MAX_QUEUED = 1000;
 const WRITERS = 4;
+/** client-go's defaultSpamBurst and defaultSpamQPS (one per 5 minutes), per source and object. */
+const SPAM_BURST = 25;
+const SPAM_RATE = 1 / 300;
+/** Objects whose spam buckets are kept, least recently used dropped first (client-go's LRU size). */
+const SPAM_KEYS = 4096;
 
 interface QueuedEvent {
   obj: KubeObject;
@@ -43,6 +55,8 @@ export class EventRecorder {
   private readonly queued: QueuedEvent[] = [];
   private writers = 0;
   private dropped = 0;
+  /** Insertion order is use order: a bucket used again moves to the end. */
+  private readonly spam = new Map<string, TokenBucket>();
 
   constructor(
     private readonly registry: Registry,
@@ -52,6 +66,7 @@ export class EventRecorder {
 
   /** Fire and forget: queued, written by a few writers, dropped when too many wait. */
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+    if (this.isSpam(obj, undefined)) return;
     if (this.queued.length >= MAX_QUEUED) {
       if (this.dropped++ % 1000 === 0)
         this.log?.warn({ reason, dropped: this.dropped }, 'event queue full; dropping events');
@@ -67,7 +82,7 @@ export class EventRecorder {
   private async drain(): Promise<void> {
     for (let e = this.queued.shift(); e; e = this.queued.shift()) {
       try {
-        await this.record(e.obj, e.type, e.reason, e.message);
+        await this.write(e.obj, e.type, e.reason, e.message, {});
       } catch (err) {
         this.log?.debug({ err, reason: e.reason }, 'recording an event failed');
       }
@@ -75,12 +90,39 @@ export class EventRecorder {
     this.writers--;
   }
 
+  /** Writes the event now, unless its source has sent too many about the object. */
   async record(
     obj: KubeObject,
     type: EventType,
     reason: string,
     message: string,
     opts: RecordOptions = {},
+  ): Promise<void> {
+    if (this.isSpam(obj, opts.host)) return;
+    await this.write(obj, type, reason, message, opts);
+  }
+
+  /** Takes a token from the bucket of (source, object); none left means drop the event. */
+  private isSpam(obj: KubeObject, host: string | undefined): boolean {
+    const m = obj.metadata;
+    const key = `${host ?? ''}\0${obj.apiVersion ?? ''}\0${obj.kind ?? ''}\0${m.namespace ?? ''}\0${m.name ?? ''}\0${m.uid ?? ''}`;
+    let bucket = this.spam.get(key);
+    if (bucket) {
+      this.spam.delete(key);
+    } else {
+      bucket = new TokenBucket(SPAM_RATE, SPAM_BURST);
+      if (this.spam.size >= SPAM_KEYS) this.spam.delete(this.spam.keys().next().value!);
+    }
+    this.spam.set(key, bucket);
+    return bucket.take(Date.now()) > 0;
+  }
+
+  private async write(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    opts: RecordOptions,
   ): Promise<void> {
     const m = obj.metadata;
     // Events about cluster-scoped objects live in "default", as Kubernetes keeps them.
