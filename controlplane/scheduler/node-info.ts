@@ -32,6 +32,11 @@ export interface NodeInfo {
   readonly nonZeroRequested: Readonly<Resources>;
   /** Placed pods by key. */
   readonly pods: ReadonlyMap<string, PodInfo>;
+  /**
+   * This node's index in the cache's per-controller arrays (owner-index.ts);
+   * unique among the cache's nodes, reused once a node is gone.
+   */
+  readonly slot: number;
   /** How many placed pods each controller (by owner uid) has here. */
   readonly ownerCounts: ReadonlyMap<string, number>;
   /** Placed pods that carry required pod anti-affinity (checked against every newcomer). */
@@ -72,13 +77,15 @@ function parseNode(node: KubeObject): ParsedNode {
  */
 export class MutableNodeInfo implements NodeInfo {
   private object: KubeObject | undefined;
-  private parsed: ParsedNode = {
-    labels: {},
-    taints: [],
-    unschedulable: false,
-    ready: 'Unknown',
-    allocatable: { ...ZERO },
-  };
+  // The parsed node's fields live on this object itself, not on a parsed
+  // record behind getters: filters and scores read them for hundreds of
+  // nodes on every attempt, and each extra object is one more memory load
+  // per node. Only setNode writes them.
+  private labelsValue: Readonly<Record<string, string>> = {};
+  private taintsValue: readonly Taint[] = [];
+  private unschedulableValue = false;
+  private readyValue: ConditionStatus = 'Unknown';
+  private allocatableValue: Readonly<Resources> = { ...ZERO };
   readonly requested: Resources = { ...ZERO };
   readonly nonZeroRequested: Resources = { ...ZERO };
   readonly pods = new Map<string, PodInfo>();
@@ -89,6 +96,7 @@ export class MutableNodeInfo implements NodeInfo {
   constructor(
     readonly name: string,
     private readonly onOwnerCount?: (owner: string, delta: number) => void,
+    readonly slot = 0,
   ) {}
 
   get node(): KubeObject {
@@ -99,24 +107,31 @@ export class MutableNodeInfo implements NodeInfo {
     return this.object !== undefined;
   }
   get labels(): Readonly<Record<string, string>> {
-    return this.parsed.labels;
+    return this.labelsValue;
   }
   get taints(): readonly Taint[] {
-    return this.parsed.taints;
+    return this.taintsValue;
   }
   get unschedulable(): boolean {
-    return this.parsed.unschedulable;
+    return this.unschedulableValue;
   }
   get ready(): ConditionStatus {
-    return this.parsed.ready;
+    return this.readyValue;
   }
   get allocatable(): Readonly<Resources> {
-    return this.parsed.allocatable;
+    return this.allocatableValue;
   }
 
+  /** Unlisting (undefined) leaves the fields as they were; nothing reads them while hasNode is false. */
   setNode(node: KubeObject | undefined): void {
     this.object = node;
-    if (node) this.parsed = parseNode(node);
+    if (!node) return;
+    const parsed = parseNode(node);
+    this.labelsValue = parsed.labels;
+    this.taintsValue = parsed.taints;
+    this.unschedulableValue = parsed.unschedulable;
+    this.readyValue = parsed.ready;
+    this.allocatableValue = parsed.allocatable;
   }
 
   /** Places a pod here; a pod already here under the same key is replaced. */

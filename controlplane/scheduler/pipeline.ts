@@ -121,7 +121,8 @@ export function schedule(
   const pipeline = opts.pipeline ?? DEFAULT_PIPELINE;
   // Asked once per attempt (kube-scheduler's PreFilter/PreScore Skip): a
   // plain ReplicaSet pod, in a cluster where no placed pod has required
-  // anti-affinity, runs 3 filters per node instead of 10. A skipped filter
+  // anti-affinity, runs 3 filters per node instead of 10, and only
+  // ResourcesFit while no node is cordoned, NotReady or tainted. A skipped filter
   // would have passed every node, so verdicts, reasons and messages are
   // unchanged.
   const filters = pipeline.filters.filter((s) => !s.skip?.(pod, snapshot));
@@ -132,27 +133,41 @@ export function schedule(
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   let evaluated = 0;
+  // The index wraps by comparison rather than `%`: this loop runs for
+  // hundreds of nodes on every attempt.
+  let at = start;
   while (evaluated < total && feasible.length < wanted) {
-    const node = nodes[(start + evaluated) % total]!;
+    const node = nodes[at]!;
+    if (++at === total) at = 0;
     evaluated++;
-    let fits = true;
-    for (const stage of filters) {
-      const v = stage.filter(pod, node, snapshot);
-      if (v.ok) continue;
-      fits = false;
-      reasons.set(v.reason, (reasons.get(v.reason) ?? 0) + 1);
-      for (const r of v.more ?? []) reasons.set(r, (reasons.get(r) ?? 0) + 1);
-      break;
-    }
-    if (fits) feasible.push(node);
+    if (fitsAll(filters, pod, node, snapshot, reasons)) feasible.push(node);
   }
   if (feasible.length === 0)
     return { unschedulable: unschedulableMessage(total, reasons), reasons };
   if (feasible.length === 1) return { node: feasible[0]!.name, feasible: 1, evaluated };
   const scores = pipeline.scores.filter((s) => !s.skip?.(pod, snapshot));
-  const totals = scoreNodes(pod, feasible, scores, snapshot);
+  const totals = scratch.totals(feasible.length);
+  scoreInto(pod, feasible, scores, snapshot, totals, scratch.raw(feasible.length));
   const best = pickBest(feasible, totals, opts.random ?? Math.random);
   return { node: best.name, feasible: feasible.length, evaluated };
+}
+
+/** Whether `node` passes every filter; if not, its first rejection's reasons are counted. */
+function fitsAll(
+  filters: readonly FilterStage[],
+  pod: PodInfo,
+  node: NodeInfo,
+  snapshot: Snapshot,
+  reasons: Map<string, number>,
+): boolean {
+  for (let f = 0; f < filters.length; f++) {
+    const v = filters[f]!.filter(pod, node, snapshot);
+    if (v.ok) continue;
+    reasons.set(v.reason, (reasons.get(v.reason) ?? 0) + 1);
+    for (const r of v.more ?? []) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    return false;
+  }
+  return true;
 }
 
 /** Weighted sum of every stage's normalised score, per feasible node. */
@@ -163,14 +178,88 @@ export function scoreNodes(
   snapshot: Snapshot,
 ): Float64Array {
   const totals = new Float64Array(nodes.length);
-  const raw = new Float64Array(nodes.length);
+  scoreInto(pod, nodes, stages, snapshot, totals, new Float64Array(nodes.length));
+  return totals;
+}
+
+/** `scoreNodes` into zeroed `totals`, with `raw` (as long) to hold each stage's raw scores. */
+function scoreInto(
+  pod: PodInfo,
+  nodes: readonly NodeInfo[],
+  stages: readonly ScoreStage[],
+  snapshot: Snapshot,
+  totals: Float64Array,
+  raw: Float64Array,
+): void {
   for (const stage of stages) {
     if (stage.scoreAll) stage.scoreAll(pod, nodes, snapshot, raw);
     else for (let i = 0; i < nodes.length; i++) raw[i] = stage.score(pod, nodes[i]!, snapshot);
-    normalize(raw, stage.normalize);
-    for (let i = 0; i < nodes.length; i++) totals[i]! += stage.weight * raw[i]!;
+    addNormalized(totals, raw, stage.normalize, stage.weight);
   }
-  return totals;
+}
+
+/**
+ * Two arrays of scores, kept between attempts. A Float64Array of hundreds of
+ * entries lives outside the JS heap, and two allocated per attempt showed up
+ * as garbage-collector time. Safe to share: an attempt is synchronous and no
+ * stage schedules. Each has exactly the length asked for, as a fresh array
+ * would (stages may read `out.length`).
+ */
+class Scratch {
+  private t = new Float64Array(0);
+  private r = new Float64Array(0);
+
+  /** Zeroed, of length n. */
+  totals(n: number): Float64Array {
+    if (this.t.length !== n) this.t = new Float64Array(n);
+    else this.t.fill(0);
+    return this.t;
+  }
+
+  /** Of length n, contents left over (every stage writes every entry). */
+  raw(n: number): Float64Array {
+    if (this.r.length !== n) this.r = new Float64Array(n);
+    return this.r;
+  }
+}
+
+const scratch = new Scratch();
+
+/**
+ * totals += weight × normalize(raw), in one pass after the maximum: the same
+ * arithmetic as `normalize` followed by the weighted sum, without writing the
+ * normalised scores back (this runs per stage, per feasible node, per attempt).
+ */
+function addNormalized(
+  totals: Float64Array,
+  raw: Float64Array,
+  how: ScoreStage['normalize'],
+  weight: number,
+): void {
+  const n = raw.length;
+  if (how === 'none') {
+    for (let i = 0; i < n; i++) totals[i]! += weight * Math.max(0, Math.min(MAX_SCORE, raw[i]!));
+    return;
+  }
+  let max = 0;
+  let min = Infinity;
+  for (let i = 0; i < n; i++) {
+    max = Math.max(max, raw[i]!);
+    min = Math.min(min, raw[i]!);
+  }
+  const reverse = how === 'reverse';
+  if (min === max || max === 0) {
+    // Every node scores the same (often so: alike nodes, no PreferNoSchedule
+    // taints): one division instead of one per node, the same number.
+    const scaled = max === 0 ? 0 : Math.floor((MAX_SCORE * max) / max);
+    const same = weight * (reverse ? MAX_SCORE - scaled : scaled);
+    for (let i = 0; i < n; i++) totals[i]! += same;
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const scaled = Math.floor((MAX_SCORE * raw[i]!) / max);
+    totals[i]! += weight * (reverse ? MAX_SCORE - scaled : scaled);
+  }
 }
 
 /** kube-scheduler's DefaultNormalizeScore, in place; integer results like Go's int64 arithmetic. */
@@ -180,7 +269,7 @@ export function normalize(raw: Float64Array, how: ScoreStage['normalize']): void
     return;
   }
   let max = 0;
-  for (const v of raw) max = Math.max(max, v);
+  for (let i = 0; i < raw.length; i++) max = Math.max(max, raw[i]!);
   for (let i = 0; i < raw.length; i++) {
     const scaled = max === 0 ? 0 : Math.floor((MAX_SCORE * raw[i]!) / max);
     raw[i] = how === 'reverse' ? MAX_SCORE - scaled : scaled;

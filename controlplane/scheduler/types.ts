@@ -88,10 +88,32 @@ export interface Snapshot {
    */
   readonly podsWithRequiredAntiAffinity?: number;
   /**
+   * Listed nodes that are cordoned or not Ready. When 0, NodeReady would pass
+   * every node and is skipped; absent, it never skips.
+   */
+  readonly unreadyOrCordonedNodes?: number;
+  /**
+   * Listed nodes with a NoSchedule or NoExecute taint. When 0,
+   * TaintToleration would pass every node and is skipped; absent, it never
+   * skips.
+   */
+  readonly nodesWithHardTaints?: number;
+  /**
+   * Listed nodes with a PreferNoSchedule taint. When 0, TaintPreferNoSchedule
+   * would score every node 0 and is skipped; absent, it never skips.
+   */
+  readonly nodesWithPreferNoScheduleTaints?: number;
+  /**
    * Pods per controller per zone, kept current by the cache (zone-index.ts);
    * absent, TopologySpreadScore counts them by walking every node.
    */
   readonly zones?: ZoneCounts;
+  /**
+   * The placed pods of controller `owner` on each node, indexed by
+   * NodeInfo.slot (the same numbers as the nodes' ownerCounts); absent,
+   * TopologySpreadScore looks in each node's ownerCounts.
+   */
+  ownerPodsBySlot?(owner: string): ArrayLike<number>;
   /** Claims, volumes and classes for VolumeBinding; absent, pods' claims are not checked. */
   readonly volumes?: VolumeCatalog;
 }

@@ -3,7 +3,7 @@
 // Each resource scores requested × 100 / allocatable (a request beyond
 // allocatable counts as full); the node's score is their mean.
 
-import type { NodeInfo, PodInfo, ScoreStage } from '../types.js';
+import type { NodeInfo, PodInfo, ScoreStage, Snapshot } from '../types.js';
 
 export function mostAllocated(requested: number, allocatable: number): number {
   if (allocatable <= 0) return 0;
@@ -26,5 +26,19 @@ export class MostAllocated implements ScoreStage {
       node.allocatable.memory,
     );
     return Math.floor((cpu + memory) / 2);
+  }
+
+  /** As `score` for every node: the one call per attempt keeps this loop free of a call per node. */
+  scoreAll(pod: PodInfo, nodes: readonly NodeInfo[], _snapshot: Snapshot, out: Float64Array): void {
+    const { milliCpu, memory } = pod.nonZeroRequests;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const cpu = mostAllocated(
+        node.nonZeroRequested.milliCpu + milliCpu,
+        node.allocatable.milliCpu,
+      );
+      const mem = mostAllocated(node.nonZeroRequested.memory + memory, node.allocatable.memory);
+      out[i] = Math.floor((cpu + mem) / 2);
+    }
   }
 }

@@ -11,6 +11,7 @@ import {
   type FilterStage,
   type NodeInfo,
   type PodInfo,
+  type Snapshot,
   type Verdict,
 } from '../types.js';
 import { tolerated, untoleratedReason } from '../tolerations.js';
@@ -34,8 +35,18 @@ const UNREACHABLE_TAINT: Taint = {
   effect: 'NoSchedule',
 };
 
+/** A node NodeReady passes whatever the pod tolerates. */
+export function readyAndUncordoned(node: NodeInfo): boolean {
+  return !node.unschedulable && node.ready === 'True';
+}
+
 export class NodeReady implements FilterStage {
   readonly name = 'NodeReady';
+
+  /** While every listed node is Ready and uncordoned (the cache counts them), every node fits. */
+  skip(_pod: PodInfo, snapshot: Snapshot): boolean {
+    return snapshot.unreadyOrCordonedNodes === 0;
+  }
 
   filter(pod: PodInfo, node: NodeInfo): Verdict {
     if (node.unschedulable && !tolerated(UNSCHEDULABLE_TAINT, pod.tolerations)) {

@@ -15,6 +15,11 @@ function untoleratedPreferNoSchedule(taints: readonly Taint[], tolerations: Tole
   return n;
 }
 
+/** A node TaintPreferNoSchedule may score above 0. */
+export function hasPreferNoScheduleTaint(node: NodeInfo): boolean {
+  return node.taints.some((t) => t.effect === 'PreferNoSchedule');
+}
+
 function preferNoScheduleTolerations(pod: PodInfo): Toleration[] {
   return pod.tolerations.filter((t) => t.effect === '' || t.effect === 'PreferNoSchedule');
 }
@@ -24,6 +29,11 @@ export class TaintPreferNoSchedule implements ScoreStage {
   readonly normalize = 'reverse';
 
   constructor(readonly weight = 3) {}
+
+  /** While no listed node has a PreferNoSchedule taint (the cache counts them), every node scores 0. */
+  skip(_pod: PodInfo, snapshot: Snapshot): boolean {
+    return snapshot.nodesWithPreferNoScheduleTaints === 0;
+  }
 
   score(pod: PodInfo, node: NodeInfo): number {
     if (node.taints.length === 0) return 0;

@@ -46,6 +46,11 @@ function softConstraints(pod: PodInfo): SpreadConstraint[] {
   return pod.spreadConstraints.filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway');
 }
 
+/** A zone's part of a node's default-spreading score: the owner's pods in it, weighted by how many zones there are. */
+function zoneTerm(s: ZoneSpread, zone: string): number {
+  return s.pods(zone) * s.zoneWeight + (ZONE_MAX_SKEW - 1);
+}
+
 /** Default spreading of one node: the owner's pods on it, then in its zone (counted on first need). */
 function defaultRaw(
   owner: string,
@@ -55,10 +60,7 @@ function defaultRaw(
 ): number {
   let raw = (node.ownerCounts.get(owner) ?? 0) * nodeWeight + (NODE_MAX_SKEW - 1);
   const zone = node.labels[ZONE_LABEL];
-  if (zone !== undefined) {
-    const s = zones();
-    raw += s.pods(zone) * s.zoneWeight + (ZONE_MAX_SKEW - 1);
-  }
+  if (zone !== undefined) raw += zoneTerm(zones(), zone);
   return raw;
 }
 
@@ -124,9 +126,29 @@ export class TopologySpreadScore implements ScoreStage {
       return;
     }
     const nodeWeight = Math.log(snapshot.nodes.length + 2);
+    // The nodes share a handful of zones: each zone's term is worked out
+    // once per attempt, not once per node (the same sum as defaultRaw's).
+    const zoneTerms = new Map<string, number>();
     let spread: ZoneSpread | undefined;
-    const zones = (): ZoneSpread => (spread ??= this.zones(pod, owner, snapshot));
-    for (let i = 0; i < nodes.length; i++) out[i] = defaultRaw(owner, nodeWeight, nodes[i]!, zones);
+    // The owner's pods per node from the cache's dense array when it keeps
+    // one (owner-index.ts): an array read per node, not a map lookup.
+    const bySlot = snapshot.ownerPodsBySlot?.(owner);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const pods = bySlot ? (bySlot[node.slot] ?? 0) : (node.ownerCounts.get(owner) ?? 0);
+      let raw = pods * nodeWeight + (NODE_MAX_SKEW - 1);
+      const zone = node.labels[ZONE_LABEL];
+      if (zone !== undefined) {
+        let term = zoneTerms.get(zone);
+        if (term === undefined) {
+          spread ??= this.zones(pod, owner, snapshot);
+          term = zoneTerm(spread, zone);
+          zoneTerms.set(zone, term);
+        }
+        raw += term;
+      }
+      out[i] = raw;
+    }
   }
 
   private counts(pod: PodInfo, constraints: SpreadConstraint[], snapshot: Snapshot): SpreadCounts {
