@@ -221,8 +221,10 @@ export class ReplicaSetController implements Controller {
       newControllerRef(rs, 'apps/v1', 'ReplicaSet'),
     );
     try {
+      // podFromTemplate built it for this create alone: no copy needed.
       const created = await this.registry.create(PODS, rs.metadata.namespace, pod, {
         fieldManager: FIELD_MANAGER,
+        bodyOwned: true,
       });
       this.events.event(
         rs,

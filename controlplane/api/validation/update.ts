@@ -63,6 +63,8 @@ function tolerationKey(t: unknown): unknown {
 }
 
 function validatePodUpdate(oldObj: KubeObject, newObj: KubeObject): FieldError[] {
+  // The stored spec itself, carried over (a status write): nothing in it changed.
+  if (oldObj.spec === newObj.spec) return [];
   const oldSpec = recOf(oldObj.spec);
   const newSpec = recOf(newObj.spec);
   for (const field of ['containers', 'initContainers']) {

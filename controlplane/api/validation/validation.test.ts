@@ -554,6 +554,24 @@ describe('validateUpdate', () => {
     expect(fieldsOf(validateUpdate(r, before, after as KubeObject))).toEqual(fields);
   });
 
+  it('checks only the metadata of a pod whose spec is the stored one itself (a status write)', () => {
+    const before = withMeta(pod)();
+    (before.spec as Rec).containers = [{ name: 'Bad_Name' }];
+    const statusWrite: KubeObject = {
+      ...before,
+      metadata: { ...before.metadata, name: 'Bad_Name' },
+      status: { phase: 'Running' },
+    };
+    expect(fieldsOf(validateUpdate(resource('pods'), before, statusWrite))).toEqual([
+      'metadata.name',
+    ]);
+    // The same spec as a copy is checked in full.
+    const copied = { ...statusWrite, spec: structuredClone(before.spec) };
+    expect(fieldsOf(validateUpdate(resource('pods'), before, copied))).toContain(
+      'spec.containers[0].name',
+    );
+  });
+
   it('says which pod fields may change', () => {
     const before = withMeta(pod)();
     const after = structuredClone(before);

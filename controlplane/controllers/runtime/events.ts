@@ -190,7 +190,8 @@ export class EventRecorder {
               reportingComponent: this.component,
               reportingInstance: opts.host ?? this.component,
             },
-            { fieldManager: this.component },
+            // Built for this create alone: no copy needed.
+            { fieldManager: this.component, bodyOwned: true },
           );
         }
         return;
