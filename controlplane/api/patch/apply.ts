@@ -20,8 +20,8 @@ import type { KubeObject, ManagedFieldsEntry } from '../objects.js';
 import { RESOURCES } from '../resources.js';
 import { ApiError } from '../status.js';
 import { badPatch } from './errors.js';
-import { FieldSet, fromFieldsV1, pathString, toFieldsV1 } from './fieldpath.js';
-import type { Path } from './fieldpath.js';
+import { FieldSet, decodeFieldsV1, pathString, prefixTree, toFieldsV1 } from './fieldpath.js';
+import type { Path, PrefixTree } from './fieldpath.js';
 import { clone, deepEqual, isRecord } from './json.js';
 import { schemaFor } from './schema.js';
 import { compare, fieldsOf, mergeApplied, removePaths } from './typed.js';
@@ -68,6 +68,12 @@ interface Manager {
    * (set is then not decoded): see updateManagedFields.
    */
   raw?: Record<string, unknown>;
+  /**
+   * The stored fieldsV1 when it is exactly toFieldsV1(set) of this set object:
+   * written back as it is while `set` stays that object (a manager the write
+   * takes nothing from), instead of encoding the same fields again.
+   */
+  encoded?: { set: FieldSet; fieldsV1: Record<string, unknown> };
 }
 
 /** Fields nobody owns: identity and bookkeeping the server sets (Kubernetes' DefaultStripFields). */
@@ -89,11 +95,22 @@ const STRIPPED: readonly Path[] = [
  * main resource of a kind with a status subresource ignores status, the status
  * subresource ignores spec (Kubernetes' reset fields).
  */
-function ignoredPaths(kind: string, subresource: string | undefined): readonly Path[] {
-  if (subresource === 'status') return [...STRIPPED, ['f:spec']];
+function ignoredPaths(kind: string, subresource: string | undefined): Ignored {
+  if (subresource === 'status') return IGNORED_BY_STATUS;
   const hasStatus = RESOURCES.some((r) => r.kind === kind && r.subresources.includes('status'));
-  return !subresource && hasStatus ? [...STRIPPED, ['f:status']] : STRIPPED;
+  return !subresource && hasStatus ? IGNORED_BY_MAIN : IGNORED;
 }
+
+/** The paths, and the same as a tree for the walks that leave them out. */
+interface Ignored {
+  paths: readonly Path[];
+  tree: PrefixTree;
+}
+
+const ignoring = (paths: readonly Path[]): Ignored => ({ paths, tree: prefixTree(paths) });
+const IGNORED = ignoring(STRIPPED);
+const IGNORED_BY_STATUS = ignoring([...STRIPPED, ['f:spec']]);
+const IGNORED_BY_MAIN = ignoring([...STRIPPED, ['f:status']]);
 
 /**
  * Applies `applied` for `manager` over `live` (undefined on create). Returns
@@ -114,7 +131,8 @@ export function serverSideApply(
   const ignored = ignoredPaths(kind, undefined);
   const liveBody = bodyOf(live);
   const appliedBody = bodyOf(applied);
-  if (ignored.some((p) => p.length === 1 && p[0] === 'f:status')) delete appliedBody['status'];
+  if (ignored.paths.some((p) => p.length === 1 && p[0] === 'f:status'))
+    delete appliedBody['status'];
 
   let managers = live ? decodeManagers(live.metadata.managedFields) : [];
   if (live && managers.length === 0) {
@@ -124,15 +142,15 @@ export function serverSideApply(
         manager: 'before-first-apply',
         operation: 'Update',
         apiVersion: live.apiVersion ?? apiVersion,
-        set: fieldsOf(liveBody, schema).without(ignored),
+        set: fieldsOf(liveBody, schema).without(ignored.paths),
       },
     ];
   }
-  const selfId = identity({ manager, operation: 'Apply', apiVersion });
-  const self = managers.find((m) => identity(m) === selfId);
+  const selfId = { manager, operation: 'Apply', apiVersion };
+  const self = managers.find((m) => sameIdentity(m, selfId));
   const others = managers.filter((m) => m !== self);
 
-  const newSet = fieldsOf(appliedBody, schema, true).without(ignored);
+  const newSet = fieldsOf(appliedBody, schema, true).without(ignored.paths);
   const merged = mergeApplied(liveBody, appliedBody, schema) as Record<string, unknown>;
   if (self) {
     const stillOwned = others.reduce((acc, m) => acc.union(m.set), newSet);
@@ -143,9 +161,7 @@ export function serverSideApply(
     removePaths(merged, dropped, schema);
   }
 
-  const diff = compare(liveBody, merged, schema);
-  const changed = diff.added.union(diff.modified).without(ignored);
-  const removed = diff.removed.without(ignored);
+  const { changed, removed } = compare(liveBody, merged, schema, ignored.tree);
   const conflicts: ApplyConflict[] = [];
   for (const m of others) {
     for (const p of m.set.intersection(changed).paths()) {
@@ -163,7 +179,7 @@ export function serverSideApply(
     conflicts.sort((a, b) => cmpStr(a.manager, b.manager) || cmpStr(a.field, b.field));
     return { conflicts };
   }
-  for (const m of others) m.set = m.set.difference(changed).difference(removed);
+  for (const m of others) m.set = losing(m.set, changed, removed);
 
   const objectChanged = !live || !deepEqual(liveBody, merged);
   const mine: Manager = {
@@ -205,29 +221,35 @@ export function updateManagedFields(args: UpdateManagedFieldsArgs): KubeObject {
   const useSent = Array.isArray(sent) && sent.length > 0 && !deepEqual(sent, stored);
 
   const body = shallowBodyOf(updated);
-  const diff = compare(shallowBodyOf(old), body, schema);
-  const changed = diff.added.union(diff.modified).without(ignored);
-  const removed = diff.removed.without(ignored);
+  const { changed, removed } = compare(shallowBodyOf(old), body, schema, ignored.tree);
   // A stored manager owning nothing under the top-level fields this write
   // touches keeps its entry unread: an agent's status report (only status
   // changes) would otherwise decode, diff and re-encode every manager's
   // fields, the spec's included, on every report.
-  const touched = new Set([...changed.paths(), ...removed.paths()].map((p) => p[0]));
+  const touched = new Set([...changed.topLevel(), ...removed.topLevel()]);
   const managers = useSent
     ? decodeManagers(sent)
     : decodeManagers(stored, (f) => !Object.keys(f).some((k) => touched.has(k)));
 
   const self: Manager = { manager, operation, apiVersion, set: new FieldSet() };
   if (subresource) self.subresource = subresource;
-  const selfId = identity(self);
-  const previous = managers.find((m) => identity(m) === selfId);
+  const previous = managers.find((m) => sameIdentity(m, self));
   if (previous?.raw) {
-    previous.set = fromFieldsV1(previous.raw);
+    decodeInto(previous, previous.raw);
     delete previous.raw;
   }
   const others = managers.filter((m) => m !== previous);
-  for (const m of others) if (!m.raw) m.set = m.set.difference(changed).difference(removed);
-  self.set = (previous?.set ?? new FieldSet()).difference(removed).union(changed);
+  for (const m of others) if (!m.raw) m.set = losing(m.set, changed, removed);
+  if (previous) {
+    const kept = previous.set.difference(removed);
+    const grown = kept.union(changed);
+    // An unchanged set stays the same object (difference returns it when it
+    // loses nothing), so its stored encoding is reused.
+    self.set = grown.size === kept.size ? kept : grown;
+    if (previous.encoded) self.encoded = previous.encoded;
+  } else {
+    self.set = changed;
+  }
   // The time says when this manager last changed something, not when it last wrote.
   self.time = changed.size > 0 || !previous?.time ? now : previous.time;
 
@@ -269,18 +291,20 @@ function printManager(c: ApplyConflict): string {
 }
 
 /** Appliers keep one entry across apiVersions; updaters get one per apiVersion. */
-function identity(m: {
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return (
+    a.manager === b.manager &&
+    a.operation === b.operation &&
+    (a.subresource ?? '') === (b.subresource ?? '') &&
+    (a.operation !== 'Update' || a.apiVersion === b.apiVersion)
+  );
+}
+
+interface Identity {
   manager: string;
   operation: string;
   apiVersion: string;
   subresource?: string;
-}): string {
-  return JSON.stringify([
-    m.manager,
-    m.operation,
-    m.subresource ?? '',
-    m.operation === 'Update' ? m.apiVersion : '',
-  ]);
 }
 
 /** A deep copy of the object without its managedFields: what an apply merges over. */
@@ -304,6 +328,23 @@ function shallowBodyOf(obj: KubeObject | undefined): Record<string, unknown> {
   return { ...obj, metadata };
 }
 
+/**
+ * `set` without `changed` and `removed`: the same object when it has none of
+ * them, so an encoding of it stays valid.
+ */
+function losing(set: FieldSet, changed: FieldSet, removed: FieldSet): FieldSet {
+  const next = set.difference(changed).difference(removed);
+  return next.size === set.size ? set : next;
+}
+
+/** Sets a manager's set from stored FieldsV1, keeping the stored object when it is canonical. */
+function decodeInto(m: Manager, fields: unknown): void {
+  const { set, canonical } = decodeFieldsV1(fields);
+  m.set = set;
+  if (canonical && isRecord(fields)) m.encoded = { set, fieldsV1: fields };
+  else delete m.encoded;
+}
+
 /** Stored entries we cannot read are dropped, as Kubernetes resets unreadable managedFields. */
 function decodeManagers(
   entries: unknown,
@@ -321,20 +362,19 @@ function decodeManagers(
       keepRaw && isRecord(fields) && Object.keys(fields).length > 0 && keepRaw(fields)
         ? fields
         : undefined;
-    let set = new FieldSet();
-    if (!raw) {
-      try {
-        set = fromFieldsV1(fields ?? {});
-      } catch {
-        continue;
-      }
-    }
     const m: Manager = {
       manager: e['manager'],
       operation,
       apiVersion: typeof e['apiVersion'] === 'string' ? e['apiVersion'] : '',
-      set,
+      set: new FieldSet(),
     };
+    if (!raw) {
+      try {
+        decodeInto(m, fields ?? {});
+      } catch {
+        continue;
+      }
+    }
     if (raw) m.raw = raw;
     if (typeof e['time'] === 'string') m.time = e['time'];
     if (typeof e['subresource'] === 'string' && e['subresource'] !== '')
@@ -348,12 +388,14 @@ function decodeManagers(
 function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeObject {
   const meta = isRecord(body['metadata']) ? body['metadata'] : {};
   body['metadata'] = meta;
+  // Each time is parsed once, not in every comparison.
+  const secondsOf = new Map(managers.map((m) => [m, seconds(m.time)]));
   const entries = managers
     .filter((m) => m.raw !== undefined || m.set.size > 0)
     .sort(
       (a, b) =>
         cmpStr(a.operation, b.operation) ||
-        seconds(a.time) - seconds(b.time) ||
+        secondsOf.get(a)! - secondsOf.get(b)! ||
         cmpStr(a.manager, b.manager) ||
         cmpStr(a.apiVersion, b.apiVersion) ||
         cmpStr(a.subresource ?? '', b.subresource ?? ''),
@@ -366,7 +408,8 @@ function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeO
       };
       if (m.time) e.time = m.time;
       e.fieldsType = 'FieldsV1';
-      e.fieldsV1 = m.raw ?? toFieldsV1(m.set);
+      e.fieldsV1 =
+        m.raw ?? (m.encoded?.set === m.set ? m.encoded.fieldsV1 : undefined) ?? toFieldsV1(m.set);
       if (m.subresource) e.subresource = m.subresource;
       return e;
     });

@@ -5,8 +5,8 @@
 // lists by their apply keys, sets by value, everything else atomically.
 
 import { badPatch } from './errors.js';
-import { FieldSet } from './fieldpath.js';
-import type { Path } from './fieldpath.js';
+import { FieldSet, prefixTree } from './fieldpath.js';
+import type { Path, PrefixTree } from './fieldpath.js';
 import { clone, deepEqual, isRecord, setKey } from './json.js';
 import { fieldSchema } from './schema.js';
 import type { FieldSchema, KeyField } from './schema.js';
@@ -14,7 +14,7 @@ import type { FieldSchema, KeyField } from './schema.js';
 /** The `k:` element naming a keyed-list item, e.g. `k:{"containerPort":80,"protocol":"TCP"}`. */
 export function itemKey(item: Record<string, unknown>, keys: readonly KeyField[]): string {
   const key: Record<string, unknown> = {};
-  for (const k of [...keys].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const k of sortedKeys(keys)) {
     const v = item[k.name] ?? k.default;
     if (v === undefined) {
       throw badPatch(
@@ -24,6 +24,17 @@ export function itemKey(item: Record<string, unknown>, keys: readonly KeyField[]
     key[k.name] = v;
   }
   return `k:${JSON.stringify(key)}`;
+}
+
+/** The key fields in name order, sorted once per list schema (the schema tables are constants). */
+const SORTED = new WeakMap<readonly KeyField[], readonly KeyField[]>();
+function sortedKeys(keys: readonly KeyField[]): readonly KeyField[] {
+  let sorted = SORTED.get(keys);
+  if (!sorted) {
+    sorted = [...keys].sort((a, b) => (a.name < b.name ? -1 : 1));
+    SORTED.set(keys, sorted);
+  }
+  return sorted;
 }
 
 function valueKey(v: unknown): string {
@@ -91,6 +102,17 @@ interface WalkOptions {
 }
 
 /**
+ * One walk's state. The path is one array pushed and popped as the walk goes
+ * down and up: FieldSet.add copies nothing out of it, and a fresh array per
+ * field was much of what a write's bookkeeping allocated.
+ */
+interface Walk {
+  path: string[];
+  markMaps: boolean;
+  strict: boolean;
+}
+
+/**
  * Adds to `out` every field `v` sets at `path`: leaves, keyed items, set
  * values, empty maps and lists; with `markMaps`, non-empty string-keyed maps
  * themselves too.
@@ -102,33 +124,72 @@ export function collectFields(
   out: FieldSet,
   opts: WalkOptions = {},
 ): void {
-  const s = shape(v, schema, opts.strict);
+  const w: Walk = {
+    path: [...path],
+    markMaps: opts.markMaps === true,
+    strict: opts.strict === true,
+  };
+  collect(v, schema, w, out, undefined);
+}
+
+/** collectFields, leaving out the paths `skip` ends (it is the tree of prefixes below `w.path`). */
+function collect(
+  v: unknown,
+  schema: FieldSchema | undefined,
+  w: Walk,
+  out: FieldSet,
+  skip: PrefixTree | undefined,
+): void {
+  const path = w.path;
+  // Most values are scalars and maps: classified here as shape would,
+  // without allocating its description.
+  if (v === null || v === undefined) return;
+  if (typeof v !== 'object') {
+    if (path.length > 0) out.add(path);
+    return;
+  }
+  const s: Shape =
+    isRecord(v) && !schema?.atomic ? { kind: 'struct', value: v } : shape(v, schema, w.strict);
   switch (s.kind) {
     case 'absent':
       return;
     case 'struct': {
-      const keys = Object.keys(s.value).filter(
-        (k) => s.value[k] !== null && s.value[k] !== undefined,
-      );
+      const obj = s.value;
+      let set = 0;
+      for (const k of Object.keys(obj)) {
+        const child = obj[k];
+        if (child === null || child === undefined) continue;
+        set++;
+        const el = `f:${k}`;
+        const sk = skip?.children.get(el);
+        if (sk?.end) continue;
+        path.push(el);
+        collect(child, fieldSchema(schema, k), w, out, sk);
+        path.pop();
+      }
       // An Update that creates a map (labels) owns the map itself too: Kubernetes' `.` marker.
-      if ((keys.length === 0 || (opts.markMaps && schema?.map)) && path.length > 0) out.add(path);
-      for (const k of keys)
-        collectFields(s.value[k], fieldSchema(schema, k), [...path, `f:${k}`], out, opts);
+      if ((set === 0 || (w.markMaps && schema?.map)) && path.length > 0) out.add(path);
       return;
     }
     case 'keyed':
       if (s.order.length === 0) out.add(path);
       for (const k of s.order) {
-        const itemPath = [...path, k];
-        out.add(itemPath);
-        const item = s.items.get(k) ?? {};
-        for (const f of Object.keys(item))
-          collectFields(item[f], fieldSchema(s.itemSchema, f), [...itemPath, `f:${f}`], out, opts);
+        const sk = skip?.children.get(k);
+        if (sk?.end) continue;
+        path.push(k);
+        out.add(path);
+        collectItem(s.items.get(k) ?? {}, s.itemSchema, w, out, sk);
+        path.pop();
       }
       return;
     case 'set':
       if (s.order.length === 0) out.add(path);
-      for (const k of s.order) out.add([...path, k]);
+      for (const k of s.order) {
+        if (skip?.children.get(k)?.end) continue;
+        path.push(k);
+        out.add(path);
+        path.pop();
+      }
       return;
     case 'leaf':
       if (path.length > 0) out.add(path);
@@ -136,7 +197,23 @@ export function collectFields(
   }
 }
 
-const MARK: WalkOptions = { markMaps: true };
+/** The fields of a keyed-list item (not the item itself), at `w.path`. */
+function collectItem(
+  item: Record<string, unknown>,
+  itemSchema: FieldSchema | undefined,
+  w: Walk,
+  out: FieldSet,
+  skip: PrefixTree | undefined,
+): void {
+  for (const f of Object.keys(item)) {
+    const el = `f:${f}`;
+    const sk = skip?.children.get(el);
+    if (sk?.end) continue;
+    w.path.push(el);
+    collect(item[f], fieldSchema(itemSchema, f), w, out, sk);
+    w.path.pop();
+  }
+}
 
 /** The fields an applied configuration sets; throws BadRequest for a keyed item without its key. */
 export function fieldsOf(v: unknown, schema: FieldSchema | undefined, strict = false): FieldSet {
@@ -146,85 +223,145 @@ export function fieldsOf(v: unknown, schema: FieldSchema | undefined, strict = f
 }
 
 export interface Comparison {
-  added: FieldSet;
-  modified: FieldSet;
+  /** Paths `after` adds or whose value it changes. */
+  changed: FieldSet;
+  /** Paths `after` drops. */
   removed: FieldSet;
 }
 
-/** The paths `after` adds, changes and drops relative to `before`. */
+/**
+ * The paths `after` adds or changes, and those it drops, relative to
+ * `before`, leaving out every path under `ignored` (fields nobody owns): the
+ * walk does not go down there at all, which spares a create walking the
+ * status it cannot own and a status write the spec.
+ */
 export function compare(
   before: unknown,
   after: unknown,
   schema: FieldSchema | undefined,
+  ignored: PrefixTree = NO_PREFIXES,
 ): Comparison {
-  const r: Comparison = {
-    added: new FieldSet(),
-    modified: new FieldSet(),
-    removed: new FieldSet(),
-  };
-  diff(before, after, schema, [], r);
+  const r: Comparison = { changed: new FieldSet(), removed: new FieldSet() };
+  if (ignored.end) return r;
+  diff(before, after, schema, { path: [], markMaps: true, strict: false }, r, ignored);
   return r;
 }
+
+const NO_PREFIXES = prefixTree([]);
 
 function diff(
   a: unknown,
   b: unknown,
   schema: FieldSchema | undefined,
-  path: Path,
+  w: Walk,
   r: Comparison,
+  skip: PrefixTree | undefined,
 ): void {
   // The same value (a subtree a write shares with the stored object) has no differences.
   if (a === b) return;
+  const path = w.path;
+  // The common cases first, classified as shape would without allocating:
+  // two different scalars, and two maps.
+  if (a != null && b != null && typeof a !== 'object' && typeof b !== 'object') {
+    r.changed.add(path);
+    return;
+  }
+  if (isRecord(a) && isRecord(b) && !schema?.atomic) {
+    diffStruct(a, b, schema, w, r, skip);
+    return;
+  }
   const sa = shape(a, schema);
   const sb = shape(b, schema);
   if (sa.kind === 'absent' && sb.kind === 'absent') return;
   if (sa.kind === 'absent') {
-    collectFields(b, schema, path, r.added, MARK);
+    collect(b, schema, w, r.changed, skip);
     return;
   }
   if (sb.kind === 'absent') {
-    collectFields(a, schema, path, r.removed, MARK);
+    collect(a, schema, w, r.removed, skip);
     if (path.length > 0) r.removed.add(path);
     return;
   }
   if (sa.kind === 'struct' && sb.kind === 'struct') {
-    const keys = new Set([...Object.keys(sa.value), ...Object.keys(sb.value)]);
-    for (const k of keys)
-      diff(sa.value[k], sb.value[k], fieldSchema(schema, k), [...path, `f:${k}`], r);
+    diffStruct(sa.value, sb.value, schema, w, r, skip);
     return;
   }
   if (sa.kind === 'keyed' && sb.kind === 'keyed') {
-    for (const k of new Set([...sa.order, ...sb.order])) {
+    const item = (k: string): void => {
       const ia = sa.items.get(k);
       const ib = sb.items.get(k);
-      const itemPath = [...path, k];
+      if (ia === ib) return;
+      const sk = skip?.children.get(k);
+      if (sk?.end) return;
+      path.push(k);
       if (!ia || !ib) {
-        const set = ia ? r.removed : r.added;
-        set.add(itemPath);
-        const item = ia ?? ib ?? {};
-        for (const f of Object.keys(item))
-          collectFields(item[f], fieldSchema(sb.itemSchema, f), [...itemPath, `f:${f}`], set, MARK);
-        continue;
+        const set = ia ? r.removed : r.changed;
+        set.add(path);
+        collectItem(ia ?? ib ?? {}, sb.itemSchema, w, set, sk);
+      } else {
+        const fieldOf = (f: string): void => {
+          const ca = ia[f];
+          const cb = ib[f];
+          if (ca === cb) return;
+          const el = `f:${f}`;
+          const skf = sk?.children.get(el);
+          if (skf?.end) return;
+          path.push(el);
+          diff(ca, cb, fieldSchema(sb.itemSchema, f), w, r, skf);
+          path.pop();
+        };
+        for (const f of Object.keys(ia)) fieldOf(f);
+        for (const f of Object.keys(ib)) if (!Object.hasOwn(ia, f)) fieldOf(f);
       }
-      for (const f of new Set([...Object.keys(ia), ...Object.keys(ib)])) {
-        diff(ia[f], ib[f], fieldSchema(sb.itemSchema, f), [...itemPath, `f:${f}`], r);
-      }
-    }
+      path.pop();
+    };
+    for (const k of sa.order) item(k);
+    for (const k of sb.order) if (!sa.items.has(k)) item(k);
     return;
   }
   if (sa.kind === 'set' && sb.kind === 'set') {
-    for (const k of sb.order) if (!sa.items.has(k)) r.added.add([...path, k]);
-    for (const k of sa.order) if (!sb.items.has(k)) r.removed.add([...path, k]);
+    const value = (k: string, set: FieldSet): void => {
+      if (skip?.children.get(k)?.end) return;
+      path.push(k);
+      set.add(path);
+      path.pop();
+    };
+    for (const k of sb.order) if (!sa.items.has(k)) value(k, r.changed);
+    for (const k of sa.order) if (!sb.items.has(k)) value(k, r.removed);
     return;
   }
   if (sa.kind === 'leaf' && sb.kind === 'leaf') {
-    if (!deepEqual(sa.value, sb.value)) r.modified.add(path);
+    if (!deepEqual(sa.value, sb.value)) r.changed.add(path);
     return;
   }
   // The value changed its shape (a map became a scalar): the old fields go, the new ones come.
-  collectFields(a, schema, path, r.removed, MARK);
-  collectFields(b, schema, path, r.added, MARK);
-  r.modified.add(path);
+  collect(a, schema, w, r.removed, skip);
+  collect(b, schema, w, r.changed, skip);
+  r.changed.add(path);
+}
+
+function diffStruct(
+  va: Record<string, unknown>,
+  vb: Record<string, unknown>,
+  schema: FieldSchema | undefined,
+  w: Walk,
+  r: Comparison,
+  skip: PrefixTree | undefined,
+): void {
+  const path = w.path;
+  const field = (k: string): void => {
+    const ca = va[k];
+    const cb = vb[k];
+    if (ca === cb) return;
+    const el = `f:${k}`;
+    const sk = skip?.children.get(el);
+    if (sk?.end) return;
+    path.push(el);
+    diff(ca, cb, fieldSchema(schema, k), w, r, sk);
+    path.pop();
+  };
+  for (const k of Object.keys(va)) field(k);
+  for (const k of Object.keys(vb)) if (!Object.hasOwn(va, k)) field(k);
 }
 
 /**
