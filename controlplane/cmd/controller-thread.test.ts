@@ -10,7 +10,11 @@ describe('ControllerThread', () => {
   let etcd: TestEtcd;
   const threads: ControllerThread[] = [];
   const log = pino({ level: 'silent' });
-  const config = (identity: string): ControllerThreadConfig => ({
+  const config = (
+    identity: string,
+    part: ControllerThreadConfig['part'] = 'controllers',
+  ): ControllerThreadConfig => ({
+    part,
     endpoints: etcd.endpoints,
     identity,
     leaderLeaseTtlSeconds: 3,
@@ -33,13 +37,27 @@ describe('ControllerThread', () => {
       timeoutMs: 30_000,
     });
     expect(a.isLeader).toBe(true);
-    const names = (await a.metrics()).map((m) => m.name);
-    expect(names).toContain('scheduler_schedule_attempts_total');
-    expect(names).toContain('workqueue_adds_total');
-    const leader = (await a.metrics()).find((m) => m.name === 'leader_election_master_status');
-    expect(leader?.values).toEqual([
+    const leaderSeries = async (t: ControllerThread): Promise<unknown> =>
+      (await t.metrics()).find((m) => m.name === 'leader_election_master_status')?.values;
+    expect(await leaderSeries(a)).toEqual([
       expect.objectContaining({ value: 1, labels: { name: 'shoal-controllers' } }),
     ]);
+    const adds = (await a.metrics()).find((m) => m.name === 'workqueue_adds_total');
+    expect(adds?.values.map((v) => v.labels.name)).toContain('replicaset');
+
+    // The scheduler has a lease of its own: the same replica leads both.
+    const scheduler = await ControllerThread.start(config('a', 'scheduler'), log);
+    threads.push(scheduler);
+    await waitFor('the scheduler to lead', async () => scheduler.controllersRunning, Boolean, {
+      timeoutMs: 30_000,
+    });
+    expect(await leaderSeries(scheduler)).toEqual([
+      expect.objectContaining({ value: 1, labels: { name: 'shoal-scheduler' } }),
+    ]);
+    const scheduled = (await scheduler.metrics()).find(
+      (m) => m.name === 'scheduler_schedule_attempts_total',
+    );
+    expect(scheduled?.values.length).toBeGreaterThan(0);
 
     const b = await ControllerThread.start(config('b'), log);
     threads.push(b);

@@ -1,24 +1,13 @@
-// Entry of the controller thread (controller-thread.ts): its own etcd client
+// Entry of a controller thread (controller-thread.ts): its own etcd client
 // and Registry — the same code paths another control-plane replica uses —
-// then the leader elector, which starts the scheduler and the controllers
-// while this replica leads and stops them the moment it does not.
+// then its part of the leader's work (leader-work.ts), which runs while this
+// replica holds the part's lease.
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import { EtcdStore } from '../store/etcd-store.js';
 import { Registry } from '../api/registry/registry.js';
-import { ControllerManager, type ControllerFactory } from '../controllers/manager.js';
-import { NodeLifecycleController } from '../controllers/node-lifecycle.js';
-import { DaemonSetController } from '../controllers/daemonset.js';
-import { StatefulSetController } from '../controllers/statefulset.js';
-import { PersistentVolumeController } from '../controllers/persistent-volume.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { ReplicaSetController } from '../controllers/replicaset.js';
-import { DeploymentController } from '../controllers/deployment.js';
-import { JobController } from '../controllers/job.js';
-import { GarbageCollector } from '../controllers/garbage-collector.js';
-import { EndpointsController } from '../controllers/endpoints.js';
-import { LeaderElector } from '../leader/election.js';
+import { startLeaderWork, type LeaderWork } from './leader-work.js';
 import { ControlPlaneMetrics } from '../metrics/controlplane-metrics.js';
 import type { ControllerThreadConfig, MainMessage, WorkerMessage } from './controller-thread.js';
 
@@ -42,63 +31,11 @@ const registry = new Registry(store, undefined, {
   ...(config.serviceCidr ? { serviceCidr: config.serviceCidr } : {}),
 });
 
-const controllers: ControllerFactory[] = [
-  (deps) => new Scheduler(deps, { metrics: metrics.schedulerMetrics }),
-  (deps) =>
-    new NodeLifecycleController(deps, {
-      ...(config.nodeMonitorGracePeriodMs
-        ? { monitorGracePeriodMs: config.nodeMonitorGracePeriodMs }
-        : {}),
-      ...(config.podEvictionTimeoutMs ? { podEvictionTimeoutMs: config.podEvictionTimeoutMs } : {}),
-      ...(config.nodeEvictionRate ? { nodeEvictionRate: config.nodeEvictionRate } : {}),
-    }),
-  (deps) => new DeploymentController(deps),
-  (deps) => new ReplicaSetController(deps),
-  (deps) => new DaemonSetController(deps),
-  (deps) => new StatefulSetController(deps),
-  (deps) => new PersistentVolumeController(deps),
-  (deps) => new JobController(deps),
-  (deps) => new EndpointsController(deps),
-  (deps) => new GarbageCollector(deps),
-];
-const manager = new ControllerManager({
-  registry,
-  logger: log.child({ component: 'controller-manager' }),
-  controllers,
-  workQueueMetrics: (name) => metrics.workQueueMetrics(name),
-});
-
-const reportLeading = (): void =>
-  send({ type: 'leading', isLeader: elector.isLeader, running: manager.isRunning });
-const elector: LeaderElector = new LeaderElector({
-  endpoints: config.endpoints,
-  name: 'shoal-controllers',
-  identity: config.identity,
-  ttlSeconds: config.leaderLeaseTtlSeconds,
-  logger: log.child({ component: 'leader-election' }),
-  onStartedLeading: async () => {
-    reportLeading();
-    try {
-      await manager.start();
-    } finally {
-      reportLeading();
-    }
-  },
-  onStoppedLeading: async () => {
-    reportLeading();
-    try {
-      await manager.stop();
-    } finally {
-      reportLeading();
-    }
-  },
-});
-metrics.setLeaderElector(elector, 'shoal-controllers');
+let work: LeaderWork | undefined;
 
 async function stop(): Promise<void> {
   // Resigns first, so another replica takes over at once; then the store closes.
-  await elector.stop();
-  await manager.stop();
+  await work?.stop();
   await registry.stopNamespaceCache();
   await store.close();
   send({ type: 'stopped' });
@@ -125,7 +62,16 @@ port.on('message', (msg: MainMessage) => {
 try {
   // Creates check the namespace in this cache, as in the main thread.
   await registry.startNamespaceCache();
-  elector.start();
+  const started = startLeaderWork({
+    part: config.part,
+    config,
+    registry,
+    metrics,
+    log,
+    onChange: () =>
+      send({ type: 'leading', isLeader: started.isLeader, running: started.controllersRunning }),
+  });
+  work = started;
   send({ type: 'ready' });
 } catch (err) {
   send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

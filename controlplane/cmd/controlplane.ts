@@ -24,6 +24,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { ControlPlaneMetrics } from '../metrics/controlplane-metrics.js';
 import { ControllerThread } from './controller-thread.js';
+import type { LeaderWork } from './leader-work.js';
 import { ClusterState } from '../metrics/cluster-state.js';
 import { startMetricsServer, type RunningMetricsServer } from '../metrics/metrics-server.js';
 import type { HealthCheck } from '../metrics/health.js';
@@ -73,8 +74,8 @@ export interface RunningControlplane {
   agentAddress: string;
   joinToken: string;
   gateway: AgentGateway;
-  /** The scheduler's and controllers' thread; absent with runControllers false. */
-  controllers?: ControllerThread;
+  /** The scheduler's and the controllers' leadership; none with runControllers false. */
+  leaders: LeaderWork[];
   kubeconfigPath: string;
   app: FastifyInstance;
   registry: Registry;
@@ -134,8 +135,8 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     clusterState.start();
     metrics.setClusterState(clusterState);
     stopAll.push(() => clusterState.stop());
-    // Filled in below, once the controller thread runs; the API serves only after that.
-    const leading: { thread?: ControllerThread } = {};
+    // Filled in below, once the leader's work has started; the API serves only after that.
+    const leaders: LeaderWork[] = [];
     const etcdCheck = async (): Promise<string | undefined> => {
       try {
         await store.currentRevision();
@@ -150,7 +151,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       {
         name: 'informer-sync',
         check: () =>
-          leading.thread?.isLeader && !leading.thread.controllersRunning
+          leaders.some((l) => l.isLeader && !l.controllersRunning)
             ? 'leader: controller caches not synced yet'
             : undefined,
       },
@@ -184,29 +185,36 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     );
     await namespaces.start();
     stopAll.push(() => namespaces.stop());
-    // Scheduler and controllers run on the elected leader only, in a thread of their own
-    // (controller-thread.ts); every replica serves the API.
+    // The scheduler and the controllers run on the elected leader only, each
+    // part with a lease (leader-work.ts) and a thread (controller-thread.ts) of
+    // its own; every replica serves the API.
     if (opts.runControllers !== false) {
-      const thread = await ControllerThread.start(
-        {
-          endpoints,
-          identity: `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
-          leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
-          eventTtlSeconds: eventTtl,
-          logLevel: log.level,
-          ...(opts.nodeMonitorGracePeriodMs
-            ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
-            : {}),
-          ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
-          ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
-          ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
-        },
-        log.child({ component: 'controller-thread' }),
-      );
-      leading.thread = thread;
-      metrics.addSource(() => thread.metrics());
-      // Resigns, so another replica takes over at once; runs before the store closes.
-      stopAll.push(() => thread.stop());
+      const identity = `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
+      for (const part of ['scheduler', 'controllers'] as const) {
+        const thread = await ControllerThread.start(
+          {
+            part,
+            endpoints,
+            identity,
+            leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
+            eventTtlSeconds: eventTtl,
+            logLevel: log.level,
+            ...(opts.nodeMonitorGracePeriodMs
+              ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+              : {}),
+            ...(opts.podEvictionTimeoutMs
+              ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs }
+              : {}),
+            ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
+            ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
+          },
+          log.child({ component: `${part}-thread` }),
+        );
+        leaders.push(thread);
+        metrics.addSource(() => thread.metrics());
+        // Resigns, so another replica takes over at once; runs before the store closes.
+        stopAll.push(() => thread.stop());
+      }
     }
     let metricsServer: RunningMetricsServer | undefined;
     if (opts.metricsListen) {
@@ -238,7 +246,7 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
       agentAddress: `${agentListen.host === '0.0.0.0' ? advertise : agentListen.host}:${agentPort}`,
       joinToken: formatJoinToken(pki.caCertPem, tokens.joinToken),
       gateway,
-      ...(leading.thread ? { controllers: leading.thread } : {}),
+      leaders,
       kubeconfigPath,
       app,
       registry,

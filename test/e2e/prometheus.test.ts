@@ -339,7 +339,12 @@ describe('a cluster scraped by Prometheus', () => {
       await expect
         .poll(() => promSum('shoal_nodes{condition="Ready",status="True"}'), POLL)
         .toBe(2);
-      await expect.poll(() => promSum('leader_election_master_status'), POLL).toBe(1);
+      // One leader for each lease: the scheduler's and the controllers'.
+      for (const name of ['shoal-scheduler', 'shoal-controllers']) {
+        await expect
+          .poll(() => promSum(`leader_election_master_status{name="${name}"}`), POLL)
+          .toBe(1);
+      }
       await expect.poll(() => promSum('shoal:nodes:by_status{status="True"}'), POLL).toBe(2);
       await expect
         .poll(async () => (await promQuery('workqueue_adds_total{name="replicaset"}')).length, POLL)

@@ -34,6 +34,21 @@ const pod = (name: string): KubeObject => ({
 });
 
 describe('registry write bodies', () => {
+  it('a bind on a cached copy without managedFields keeps the stored ones', async () => {
+    const created = await registry.create(PODS, 'default', pod('bind-stripped'), {
+      fieldManager: 'replicaset-controller',
+    });
+    expect(created.metadata.managedFields).toHaveLength(1);
+    const { managedFields: _mf, ...metadata } = created.metadata;
+    const bound = await registry.bind(PODS, 'default', 'bind-stripped', 'node-1', {
+      ...created,
+      metadata,
+    });
+    expect((bound.spec as { nodeName?: string }).nodeName).toBe('node-1');
+    const stored = await registry.get(PODS, 'default', 'bind-stripped');
+    expect(stored.metadata.managedFields).toEqual(created.metadata.managedFields);
+  });
+
   it('leaves an in-process caller’s create and update bodies as they were', async () => {
     const body = pod('caller-create');
     const before = structuredClone(body);

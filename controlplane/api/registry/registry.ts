@@ -555,7 +555,10 @@ export class Registry {
     /** The pod as the caller (the scheduler's informer) has it: compared on, not reread. */
     known?: KubeObject,
   ): Promise<KubeObject> {
-    const pod = known ?? (await this.get(r, namespace, name));
+    // The bound pod is written whole: a copy without managedFields (an
+    // informer's that strips them) would drop them, so the stored one is read.
+    const pod =
+      known?.metadata.managedFields !== undefined ? known : await this.get(r, namespace, name);
     const spec = isRecord(pod.spec) ? pod.spec : {};
     if (pod.metadata.deletionTimestamp) {
       throw conflict(r.plural, r.group, name, 'pod is being deleted, cannot be assigned to a host');
