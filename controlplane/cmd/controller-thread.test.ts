@@ -12,9 +12,9 @@ describe('ControllerThread', () => {
   const log = pino({ level: 'silent' });
   const config = (
     identity: string,
-    part: ControllerThreadConfig['part'] = 'controllers',
+    parts: ControllerThreadConfig['parts'] = ['controllers'],
   ): ControllerThreadConfig => ({
-    part,
+    parts,
     endpoints: etcd.endpoints,
     identity,
     leaderLeaseTtlSeconds: 3,
@@ -46,7 +46,7 @@ describe('ControllerThread', () => {
     expect(adds?.values.map((v) => v.labels.name)).toContain('replicaset');
 
     // The scheduler has a lease of its own: the same replica leads both.
-    const scheduler = await ControllerThread.start(config('a', 'scheduler'), log);
+    const scheduler = await ControllerThread.start(config('a', ['scheduler']), log);
     threads.push(scheduler);
     await waitFor('the scheduler to lead', async () => scheduler.controllersRunning, Boolean, {
       timeoutMs: 30_000,

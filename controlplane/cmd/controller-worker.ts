@@ -1,7 +1,7 @@
 // Entry of a controller thread (controller-thread.ts): its own etcd client
 // and Registry — the same code paths another control-plane replica uses —
-// then its part of the leader's work (leader-work.ts), which runs while this
-// replica holds the part's lease.
+// then the parts of the leader's work it was given (leader-work.ts), each
+// running while this replica holds that part's lease.
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
@@ -31,11 +31,18 @@ const registry = new Registry(store, undefined, {
   ...(config.serviceCidr ? { serviceCidr: config.serviceCidr } : {}),
 });
 
-let work: LeaderWork | undefined;
+const work: LeaderWork[] = [];
+/** Any part leads; every leading part runs (its caches synced). */
+const reportLeading = (): void =>
+  send({
+    type: 'leading',
+    isLeader: work.some((w) => w.isLeader),
+    running: work.every((w) => !w.isLeader || w.controllersRunning),
+  });
 
 async function stop(): Promise<void> {
   // Resigns first, so another replica takes over at once; then the store closes.
-  await work?.stop();
+  for (const w of work) await w.stop();
   await registry.stopNamespaceCache();
   await store.close();
   send({ type: 'stopped' });
@@ -62,16 +69,9 @@ port.on('message', (msg: MainMessage) => {
 try {
   // Creates check the namespace in this cache, as in the main thread.
   await registry.startNamespaceCache();
-  const started = startLeaderWork({
-    part: config.part,
-    config,
-    registry,
-    metrics,
-    log,
-    onChange: () =>
-      send({ type: 'leading', isLeader: started.isLeader, running: started.controllersRunning }),
-  });
-  work = started;
+  for (const part of config.parts) {
+    work.push(startLeaderWork({ part, config, registry, metrics, log, onChange: reportLeading }));
+  }
   send({ type: 'ready' });
 } catch (err) {
   send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

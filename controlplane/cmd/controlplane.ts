@@ -186,35 +186,30 @@ export async function startControlplane(opts: ControlplaneOptions): Promise<Runn
     await namespaces.start();
     stopAll.push(() => namespaces.stop());
     // The scheduler and the controllers run on the elected leader only, each
-    // part with a lease (leader-work.ts) and a thread (controller-thread.ts) of
-    // its own; every replica serves the API.
+    // with a lease of its own (leader-work.ts), in a worker thread
+    // (controller-thread.ts); every replica serves the API.
     if (opts.runControllers !== false) {
-      const identity = `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
-      for (const part of ['scheduler', 'controllers'] as const) {
-        const thread = await ControllerThread.start(
-          {
-            part,
-            endpoints,
-            identity,
-            leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
-            eventTtlSeconds: eventTtl,
-            logLevel: log.level,
-            ...(opts.nodeMonitorGracePeriodMs
-              ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
-              : {}),
-            ...(opts.podEvictionTimeoutMs
-              ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs }
-              : {}),
-            ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
-            ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
-          },
-          log.child({ component: `${part}-thread` }),
-        );
-        leaders.push(thread);
-        metrics.addSource(() => thread.metrics());
-        // Resigns, so another replica takes over at once; runs before the store closes.
-        stopAll.push(() => thread.stop());
-      }
+      const thread = await ControllerThread.start(
+        {
+          parts: ['scheduler', 'controllers'],
+          endpoints,
+          identity: `${hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`,
+          leaderLeaseTtlSeconds: opts.leaderLeaseTtlSeconds ?? 10,
+          eventTtlSeconds: eventTtl,
+          logLevel: log.level,
+          ...(opts.nodeMonitorGracePeriodMs
+            ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+            : {}),
+          ...(opts.podEvictionTimeoutMs ? { podEvictionTimeoutMs: opts.podEvictionTimeoutMs } : {}),
+          ...(opts.nodeEvictionRate ? { nodeEvictionRate: opts.nodeEvictionRate } : {}),
+          ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
+        },
+        log.child({ component: 'controller-thread' }),
+      );
+      leaders.push(thread);
+      metrics.addSource(() => thread.metrics());
+      // Resigns, so another replica takes over at once; runs before the store closes.
+      stopAll.push(() => thread.stop());
     }
     let metricsServer: RunningMetricsServer | undefined;
     if (opts.metricsListen) {

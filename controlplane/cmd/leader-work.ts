@@ -93,8 +93,7 @@ export function startLeaderWork(opts: {
     logger: log.child({ component: scheduler ? 'scheduler' : 'controller-manager' }),
     controllers: factories(part, config, metrics),
     workQueueMetrics: (name) => metrics.workQueueMetrics(name),
-    // A bind writes the scheduler's cached pod whole, managedFields included.
-    ...(scheduler ? { component: 'default-scheduler', keepManagedFields: true } : {}),
+    ...(scheduler ? { component: 'default-scheduler' } : {}),
   });
   const changed = (): void => opts.onChange?.();
   const elector = new LeaderElector({

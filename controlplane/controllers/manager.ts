@@ -23,8 +23,6 @@ export interface ControllerManagerOptions {
   component?: string;
   /** Metrics hooks for each controller's work queue, by the queue's name. */
   workQueueMetrics?: (name: string) => WorkQueueMetrics;
-  /** Informers keep managedFields in cached objects (the scheduler's binds write its cached pods). */
-  keepManagedFields?: boolean;
 }
 
 interface Running {
@@ -76,11 +74,7 @@ export class ControllerManager {
   private async doStart(): Promise<void> {
     if (this.running) return;
     const component = this.opts.component ?? 'controller-manager';
-    const informers = new InformerFactory(
-      this.opts.registry,
-      this.log,
-      this.opts.keepManagedFields ?? false,
-    );
+    const informers = new InformerFactory(this.opts.registry, this.log);
     const events = new EventRecorder(this.opts.registry, component, this.log);
     const deps: ControllerDeps = {
       registry: this.opts.registry,

@@ -96,8 +96,8 @@ export class ControlPlaneMetrics {
   private readonly inflightMutating: { inc(n?: number): void; dec(): void };
 
   private pendingReader: PendingPodsReader | undefined;
-  private leader: LeaderStatus | undefined;
-  private leaderName = 'shoal-controllers';
+  /** Each lease this process campaigns for, by its name. */
+  private readonly leaders = new Map<string, LeaderStatus>();
   private cluster: ClusterState | undefined;
   private readonly sources: MetricSource[] = [];
 
@@ -163,10 +163,7 @@ export class ControlPlaneMetrics {
     }
     // collect() runs with the metric as `this`; these read the instance's sources.
     const pendingSizes = (): ReturnType<PendingPodsReader> | undefined => this.pendingReader?.();
-    const leader = (): { status: 0 | 1; name: string } | undefined =>
-      this.leader
-        ? { status: this.leader.leaderElectionMasterStatus, name: this.leaderName }
-        : undefined;
+    const leaders = (): ReadonlyMap<string, LeaderStatus> => this.leaders;
     const nodeCounts = (): ReadonlyMap<string, number> | undefined =>
       this.cluster?.nodes.snapshot();
     const podCounts = (): ReadonlyMap<string, number> | undefined => this.cluster?.pods.snapshot();
@@ -214,8 +211,7 @@ export class ControlPlaneMetrics {
       labelNames: ['name'],
       registers,
       collect() {
-        const l = leader();
-        if (l) this.set({ name: l.name }, l.status);
+        for (const [name, l] of leaders()) this.set({ name }, l.leaderElectionMasterStatus);
       },
     });
     new Gauge({
@@ -374,10 +370,9 @@ export class ControlPlaneMetrics {
     };
   }
 
-  /** leader_election_master_status reads this at scrape time. */
+  /** leader_election_master_status{name} reads this at scrape time; one per lease. */
   setLeaderElector(elector: LeaderStatus, name: string): void {
-    this.leader = elector;
-    this.leaderName = name;
+    this.leaders.set(name, elector);
   }
 
   /** shoal_nodes and shoal_pods read these counts at scrape time. */

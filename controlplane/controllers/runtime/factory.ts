@@ -14,8 +14,6 @@ export class InformerFactory {
   constructor(
     private readonly registry: Registry,
     private readonly log?: Logger,
-    /** Cached objects keep their managedFields (see Informer); the scheduler's binds need them. */
-    private readonly keepManagedFields = false,
   ) {}
 
   for(group: string, version: string, plural: string): Informer {
@@ -28,7 +26,7 @@ export class InformerFactory {
     const key = `${r.group}/${r.version}/${r.plural}`;
     let inf = this.informers.get(key);
     if (!inf) {
-      inf = new Informer(this.registry, r, {}, this.log, this.keepManagedFields);
+      inf = new Informer(this.registry, r, {}, this.log);
       this.informers.set(key, inf);
     }
     return inf;

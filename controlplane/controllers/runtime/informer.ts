@@ -3,10 +3,11 @@
 // the cache. Objects in the cache are shared: NEVER modify one — copy it
 // (structuredClone) before changing anything. A watch that ends (410 Expired,
 // a broken stream) relists and resumes, telling handlers what changed.
-// Cached objects carry no managedFields, as kube-controller-manager's
-// informers strip them: no controller reads them, an update that omits them
-// keeps the stored ones, and they were a large part of each cached pod. The
-// scheduler keeps them: a bind writes the pod it has cached.
+// Cached objects carry no managedFields, as kube-scheduler's and
+// kube-controller-manager's informers strip them: no controller reads them,
+// an update that omits them keeps the stored ones (a bind, which writes the
+// pod it is given, rereads one given without them), and they were a large
+// part of each cached pod.
 
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/objects.js';
@@ -50,7 +51,6 @@ export class Informer {
     readonly resource: ResourceInfo,
     private readonly query: ListQuery = {},
     private readonly log?: Logger,
-    private readonly keepManagedFields = false,
   ) {}
 
   get hasSynced(): boolean {
@@ -181,7 +181,7 @@ export class Informer {
 
   private apply(op: 'put' | 'delete', key: string, received: KubeObject): void {
     const old = this.items.get(key);
-    const obj = this.keepManagedFields ? received : withoutManagedFields(received);
+    const obj = withoutManagedFields(received);
     if (op === 'delete') {
       if (!old) return;
       this.remove(key);
