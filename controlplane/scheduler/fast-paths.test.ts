@@ -19,11 +19,10 @@ import {
   normalize,
   schedule,
   scoreNodes,
-  type Pipeline,
   type ScheduleResult,
 } from './pipeline.js';
-import { makeNode, makePod, type NodeFixture } from './scheduler.fixture.js';
-import type { FilterStage, NodeInfo, ScoreStage, Snapshot } from './types.js';
+import { makeNode, makePod, seeded, unskipped, type NodeFixture } from './scheduler.fixture.js';
+import type { NodeInfo, ScoreStage, Snapshot } from './types.js';
 import { LeastAllocated } from './stages/least-allocated.js';
 import { MostAllocated } from './stages/most-allocated.js';
 import { readyAndUncordoned } from './stages/node-ready.js';
@@ -34,30 +33,6 @@ const ZONE = 'topology.kubernetes.io/zone';
 const HARD = { key: 'hard', value: 'x', effect: 'NoSchedule' };
 const EXECUTE = { key: 'gone', effect: 'NoExecute' };
 const SOFT = { key: 'soft', effect: 'PreferNoSchedule' };
-
-/** The same stages with only `filter` and `score`: nothing skipped, nothing batched. */
-function unskipped(p: Pipeline): Pipeline {
-  return {
-    filters: p.filters.map((s): FilterStage => ({
-      name: s.name,
-      filter: (pod, n, snap) => s.filter(pod, n, snap),
-    })),
-    scores: p.scores.map((s): ScoreStage => ({
-      name: s.name,
-      weight: s.weight,
-      normalize: s.normalize,
-      score: (pod, n, snap) => s.score(pod, n, snap),
-    })),
-  };
-}
-
-function seeded(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 function recount(snapshot: Snapshot): [number, number, number] {
   const nodes = snapshot.nodes;

@@ -12,15 +12,8 @@ import { makeNode, makePod } from './scheduler.fixture.js';
 import { OwnerIndex } from './owner-index.js';
 import { TopologySpreadScore } from './stages/topology-spread-score.js';
 import { ZONE_LABEL } from './zone-index.js';
+import { seeded } from './scheduler.fixture.js';
 import type { NodeInfo } from './types.js';
-
-function seeded(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 describe('the cache keeps each controller’s pods per node slot', () => {
   it('equal to the nodes’ ownerCounts through a random run of changes', () => {

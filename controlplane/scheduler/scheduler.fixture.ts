@@ -3,6 +3,8 @@
 // 4 cpu, 8Gi and 110 pods; a pod in "default" with one container).
 
 import type { KubeObject, OwnerReference } from '../api/objects.js';
+import type { Pipeline } from './pipeline.js';
+import type { FilterStage, ScoreStage } from './types.js';
 
 export interface NodeFixture {
   labels?: Record<string, string>;
@@ -91,5 +93,30 @@ export function makePod(name: string, f: PodFixture = {}): KubeObject {
       ...(f.spec ?? {}),
     },
     status: { phase: f.phase ?? 'Pending' },
+  };
+}
+
+/** The same stages with only `filter` and `score`: nothing skipped, nothing batched. */
+export function unskipped(p: Pipeline): Pipeline {
+  return {
+    filters: p.filters.map((s): FilterStage => ({
+      name: s.name,
+      filter: (pod, n, snap) => s.filter(pod, n, snap),
+    })),
+    scores: p.scores.map((s): ScoreStage => ({
+      name: s.name,
+      weight: s.weight,
+      normalize: s.normalize,
+      score: (pod, n, snap) => s.score(pod, n, snap),
+    })),
+  };
+}
+
+/** A small deterministic PRNG, so two runs see the same tie-breaking draws. */
+export function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
   };
 }

@@ -10,40 +10,15 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/objects.js';
 import { buildSnapshot, SchedulerCache } from './cache.js';
 import { parsePod } from './pod-info.js';
-import { defaultPipeline, schedule, type Pipeline, type ScheduleResult } from './pipeline.js';
-import { makeNode, makePod } from './scheduler.fixture.js';
-import type { FilterStage, ScoreStage, Snapshot, VolumeCatalog } from './types.js';
+import { defaultPipeline, schedule, type ScheduleResult } from './pipeline.js';
+import { makeNode, makePod, seeded, unskipped } from './scheduler.fixture.js';
+import type { Snapshot, VolumeCatalog } from './types.js';
 import { EXISTING_ANTI_AFFINITY_REASON } from './stages/inter-pod-affinity.js';
 import { TopologySpreadScore } from './stages/topology-spread-score.js';
 import { TaintPreferNoSchedule } from './stages/taint-prefer-no-schedule.js';
 
 const HOST = 'kubernetes.io/hostname';
 const ZONE = 'topology.kubernetes.io/zone';
-
-/** The same stages with only `filter` and `score`: nothing skipped, nothing batched. */
-function unskipped(p: Pipeline): Pipeline {
-  return {
-    filters: p.filters.map((s): FilterStage => ({
-      name: s.name,
-      filter: (pod, n, snap) => s.filter(pod, n, snap),
-    })),
-    scores: p.scores.map((s): ScoreStage => ({
-      name: s.name,
-      weight: s.weight,
-      normalize: s.normalize,
-      score: (pod, n, snap) => s.score(pod, n, snap),
-    })),
-  };
-}
-
-/** A small deterministic PRNG, so both runs see the same tie-breaking draws. */
-function seeded(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 function comparable(r: ScheduleResult): unknown {
   return 'node' in r ? r : { unschedulable: r.unschedulable, reasons: [...r.reasons].sort() };
