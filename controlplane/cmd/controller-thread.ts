@@ -35,8 +35,7 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'leading'; isLeader: boolean; running: boolean }
-  | { type: 'metrics'; id: number; metrics: WorkerMetrics }
-  | { type: 'stopped' };
+  | { type: 'metrics'; id: number; metrics: WorkerMetrics };
 
 /** Main → worker. */
 export type MainMessage = { type: 'metrics'; id: number } | { type: 'stop' };
@@ -84,11 +83,6 @@ export class ControllerThread implements LeaderWork {
   /** True while this replica's worker holds a lease (one of its parts leads). */
   get isLeader(): boolean {
     return this.leading.isLeader;
-  }
-
-  /** 1 while leading, else 0 (leader_election_master_status). */
-  get leaderElectionMasterStatus(): 0 | 1 {
-    return this.leading.isLeader ? 1 : 0;
   }
 
   /** True while every part that leads runs: caches synced. */
@@ -149,9 +143,6 @@ export class ControllerThread implements LeaderWork {
           case 'metrics':
             this.pendingMetrics.get(msg.id)?.(msg.metrics);
             this.pendingMetrics.delete(msg.id);
-            break;
-          case 'stopped':
-            // It closes its etcd client and exits by itself.
             break;
         }
       });

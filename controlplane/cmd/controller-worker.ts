@@ -45,7 +45,6 @@ async function stop(): Promise<void> {
   for (const w of work) await w.stop();
   await registry.stopNamespaceCache();
   await store.close();
-  send({ type: 'stopped' });
   port.close();
 }
 

@@ -95,29 +95,23 @@ export function startLeaderWork(opts: {
     workQueueMetrics: (name) => metrics.workQueueMetrics(name),
     ...(scheduler ? { component: 'default-scheduler' } : {}),
   });
-  const changed = (): void => opts.onChange?.();
+  // The manager's start or stop, with the change heard before and after it.
+  const transition = (op: () => Promise<void>) => async (): Promise<void> => {
+    opts.onChange?.();
+    try {
+      await op();
+    } finally {
+      opts.onChange?.();
+    }
+  };
   const elector = new LeaderElector({
     endpoints: config.endpoints,
     name: LEASE_NAMES[part],
     identity: config.identity,
     ttlSeconds: config.leaderLeaseTtlSeconds,
     logger: log.child({ component: 'leader-election', lease: LEASE_NAMES[part] }),
-    onStartedLeading: async () => {
-      changed();
-      try {
-        await manager.start();
-      } finally {
-        changed();
-      }
-    },
-    onStoppedLeading: async () => {
-      changed();
-      try {
-        await manager.stop();
-      } finally {
-        changed();
-      }
-    },
+    onStartedLeading: transition(() => manager.start()),
+    onStoppedLeading: transition(() => manager.stop()),
   });
   metrics.setLeaderElector(elector, LEASE_NAMES[part]);
   elector.start();

@@ -2,9 +2,8 @@
 // the registry (it may be an informer's cached copy); a body handed over with
 // bodyOwned (the HTTP routes) is used as it is. Against a real etcd.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from '../../../test/support/etcd.js';
-import { EtcdStore } from '../../store/etcd-store.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useEtcdStore } from '../../../test/support/etcd-store.js';
 import { Registry } from './registry.js';
 import { findResource } from '../resources.js';
 import type { KubeObject } from '../objects.js';
@@ -12,20 +11,12 @@ import type { KubeObject } from '../objects.js';
 const PODS = findResource('', 'v1', 'pods')!;
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 
-let etcd: TestEtcd;
-let store: EtcdStore;
+const fixture = useEtcdStore();
 let registry: Registry;
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  store = new EtcdStore({ endpoints: etcd.endpoints });
-  registry = new Registry(store);
+  registry = new Registry(fixture.store);
   await registry.ensureSystemNamespaces();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await etcd?.stop();
 });
 
 const pod = (name: string): KubeObject => ({
