@@ -143,7 +143,10 @@ export class Scheduler implements Controller {
       delete: (n) => this.cache.removeNode(n.metadata.name ?? ''),
     });
     this.volumes = this.watchVolumes(deps);
-    deps.informers.forResource(PODS).on({
+    const pods = deps.informers.forResource(PODS);
+    // A bind writes the pod whole: with its managedFields at hand it needs no read first.
+    pods.keepManagedFieldsOf((p) => !isRecord(p.spec) || !p.spec.nodeName);
+    pods.on({
       add: (p) => this.onPod(undefined, p),
       update: (old, p) => this.onPod(old, p),
       delete: (p) => this.onPodDeleted(p),

@@ -2,7 +2,9 @@
 // control plane process, N hollow agents (real protocol, no containers) in
 // this process, then pods created through ReplicaSets (90 %) and as bare pods
 // (10 %). Reports pods bound per second sustained, creation→bind latency (as
-// a watcher sees both events), and the control plane's and etcd's peak RSS.
+// a watcher sees both events), the control plane's and etcd's peak RSS, and
+// the CPU time each process spent per bound pod (steadier than rates on a
+// shared machine).
 // One run records the curve over sizes; --cli runs another build's control
 // plane (a baseline checkout's dist/cli/main.js) on the same sizes.
 //
@@ -31,6 +33,16 @@ function percentile(sorted: number[], p: number): number {
     ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
     : NaN;
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+// USER_HZ: 100 on every Linux architecture Node runs on.
+const CLOCK_TICKS = 100;
 
 async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -114,6 +126,8 @@ interface RunResult {
   p99: number;
   rss: number;
   etcdRss: number;
+  /** CPU milliseconds per bound pod from the first create to the last bind: control plane, etcd, this process. */
+  cpuPerPod: { cp: number; etcd: number; bench: number };
   stalled: string;
   /** Binds the benchmark's own watch saw (fewer than bound when the server dropped it). */
   watched: number;
@@ -285,6 +299,15 @@ async function runOnce(
         ],
       },
     };
+    const cpuAt = async (): Promise<{ cp: number; etcd: number; bench: number }> => {
+      const usage = process.cpuUsage();
+      return {
+        cp: await cpuSeconds(cp!.child.pid!),
+        etcd: etcd.pid ? await cpuSeconds(etcd.pid) : NaN,
+        bench: (usage.user + usage.system) / 1e6,
+      };
+    };
+    const cpuStart = await cpuAt();
     const createStart = performance.now();
     for (let i = 0; i < rsCount; i++) {
       await call('POST', '/apis/apps/v1/namespaces/default/replicasets', {
@@ -345,6 +368,9 @@ async function runOnce(
       finished = lastBind;
       bound = watched;
     }
+    const cpuEnd = await cpuAt();
+    const perPod = (k: 'cp' | 'etcd' | 'bench'): number =>
+      ((cpuEnd[k] - cpuStart[k]) * 1000) / Math.max(1, bound);
     watchReq.destroy();
     latencies.sort((a, b) => a - b);
     const rate = bound / ((finished - (firstBind || createStart)) / 1000);
@@ -359,6 +385,7 @@ async function runOnce(
       p99: percentile(latencies, 99),
       rss: await peakRssMiB(cp.child.pid!),
       etcdRss: etcd.pid ? await peakRssMiB(etcd.pid).catch(() => NaN) : NaN,
+      cpuPerPod: { cp: perPod('cp'), etcd: perPod('etcd'), bench: perPod('bench') },
       stalled,
       watched,
     };
@@ -396,12 +423,12 @@ async function main(): Promise<void> {
     `\nShoal scheduler benchmark (${label}) — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
   );
   console.log(
-    '| nodes | pods bound | join | created over | bound/s sustained | create → bind p50 / p99 | control plane peak RSS | etcd peak RSS |',
+    '| nodes | pods bound | join | created over | bound/s sustained | create → bind p50 / p99 | control plane peak RSS | etcd peak RSS | CPU ms per pod: control plane / etcd / bench with hollow agents |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.nodes} | ${r.bound}/${r.expected}${r.stalled ? ` (${r.stalled})` : ''} | ${r.joinSeconds.toFixed(1)} s | ${r.createSeconds.toFixed(1)} s | ${r.rate.toFixed(0)} | ${r.p50.toFixed(0)} ms / ${r.p99.toFixed(0)} ms | ${r.rss.toFixed(0)} MiB | ${r.etcdRss.toFixed(0)} MiB |`,
+      `| ${r.nodes} | ${r.bound}/${r.expected}${r.stalled ? ` (${r.stalled})` : ''} | ${r.joinSeconds.toFixed(1)} s | ${r.createSeconds.toFixed(1)} s | ${r.rate.toFixed(0)} | ${r.p50.toFixed(0)} ms / ${r.p99.toFixed(0)} ms | ${r.rss.toFixed(0)} MiB | ${r.etcdRss.toFixed(0)} MiB | ${r.cpuPerPod.cp.toFixed(2)} / ${r.cpuPerPod.etcd.toFixed(2)} / ${r.cpuPerPod.bench.toFixed(2)} |`,
     );
   }
 }

@@ -7,6 +7,7 @@ import { useEtcdStore } from '../../../test/support/etcd-store.js';
 import { Registry } from './registry.js';
 import { findResource } from '../resources.js';
 import type { KubeObject } from '../objects.js';
+import { Informer } from '../../controllers/runtime/informer.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
@@ -38,6 +39,33 @@ describe('registry write bodies', () => {
     expect((bound.spec as { nodeName?: string }).nodeName).toBe('node-1');
     const stored = await registry.get(PODS, 'default', 'bind-stripped');
     expect(stored.metadata.managedFields).toEqual(created.metadata.managedFields);
+  });
+
+  it('an informer keeps managedFields only on the objects its reader writes back whole', async () => {
+    const informer = new Informer(registry, PODS);
+    informer.keepManagedFieldsOf((p) => !(p.spec as { nodeName?: string }).nodeName);
+    await informer.start();
+    try {
+      const cached = async (want: (p: KubeObject) => boolean): Promise<KubeObject> => {
+        for (let i = 0; i < 100; i++) {
+          const p = informer.get('default/informer-kept');
+          if (p && want(p)) return p;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error('the informer never saw the change');
+      };
+      await registry.create(PODS, 'default', pod('informer-kept'), { fieldManager: 'test' });
+      const unbound = await cached(() => true);
+      expect(unbound.metadata.managedFields).toHaveLength(1);
+      // Handed to bind as the scheduler does: written on its revision, no reread.
+      await registry.bind(PODS, 'default', 'informer-kept', 'node-1', unbound);
+      const bound = await cached((p) => (p.spec as { nodeName?: string }).nodeName === 'node-1');
+      expect(bound.metadata.managedFields).toBeUndefined();
+      const stored = await registry.get(PODS, 'default', 'informer-kept');
+      expect(stored.metadata.managedFields).toEqual(unbound.metadata.managedFields);
+    } finally {
+      await informer.stop();
+    }
   });
 
   it('leaves an in-process caller’s create and update bodies as they were', async () => {

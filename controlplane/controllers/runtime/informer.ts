@@ -7,7 +7,8 @@
 // kube-controller-manager's informers strip them: no controller reads them,
 // an update that omits them keeps the stored ones (a bind, which writes the
 // pod it is given, rereads one given without them), and they were a large
-// part of each cached pod.
+// part of each cached pod. The scheduler keeps them on the pods it has yet to
+// bind (keepManagedFieldsOf), so a bind needs no read.
 
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/objects.js';
@@ -45,6 +46,7 @@ export class Informer {
   private stopped = false;
   private synced = false;
   private timer: NodeJS.Timeout | undefined;
+  private keepManagedFields: ((obj: KubeObject) => boolean) | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -55,6 +57,15 @@ export class Informer {
 
   get hasSynced(): boolean {
     return this.synced;
+  }
+
+  /**
+   * Caches the objects `keep` selects with their managedFields: those its
+   * reader writes back whole (the scheduler's unbound pods). Objects received
+   * before this is called stay as they were cached.
+   */
+  keepManagedFieldsOf(keep: (obj: KubeObject) => boolean): void {
+    this.keepManagedFields = keep;
   }
 
   on(handlers: InformerHandlers): void {
@@ -181,7 +192,7 @@ export class Informer {
 
   private apply(op: 'put' | 'delete', key: string, received: KubeObject): void {
     const old = this.items.get(key);
-    const obj = withoutManagedFields(received);
+    const obj = this.keepManagedFields?.(received) ? received : withoutManagedFields(received);
     if (op === 'delete') {
       if (!old) return;
       this.remove(key);
