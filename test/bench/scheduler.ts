@@ -7,9 +7,13 @@
 // shared machine).
 // One run records the curve over sizes; --cli runs another build's control
 // plane (a baseline checkout's dist/cli/main.js) on the same sizes.
+// By default every pod is asked for at once (a burst: the p99 is then the
+// queue at its end); --rate R offers R pods a second instead (ReplicaSets
+// scaled up step by step, bare pods posted), as load tests that measure
+// latency at a given throughput do.
 //
 //   node dist/test/bench/scheduler.js [--nodes 100,1000,5000] [--pods 3000,30000,30000]
-//        [--rs 30] [--cli /path/to/dist/cli/main.js] [--label after]
+//        [--rs 30] [--rate 0] [--cli /path/to/dist/cli/main.js] [--label after]
 //   SHOAL_BENCH_PROFILE=DIR writes a CPU profile of each control plane there.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -148,6 +152,8 @@ async function runOnce(
   totalPods: number,
   rsCount: number,
   cli: string,
+  /** Pods offered per second; 0 creates them all at once. */
+  offeredRate: number,
 ): Promise<RunResult> {
   const barePods = Math.floor(totalPods / 10);
   const perRs = Math.floor((totalPods - barePods) / rsCount);
@@ -167,6 +173,7 @@ async function runOnce(
       method: string,
       path: string,
       body?: unknown,
+      contentType = 'application/json',
     ): Promise<{ status: number; text: string }> =>
       new Promise((resolve, reject) => {
         const req = request(
@@ -176,7 +183,7 @@ async function runOnce(
             method,
             path,
             agent,
-            headers: { authorization: `Bearer ${cp!.token}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${cp!.token}`, 'content-type': contentType },
           },
           (res) => {
             let text = '';
@@ -309,28 +316,62 @@ async function runOnce(
     };
     const cpuStart = await cpuAt();
     const createStart = performance.now();
-    for (let i = 0; i < rsCount; i++) {
-      await call('POST', '/apis/apps/v1/namespaces/default/replicasets', {
-        metadata: { name: `bench-${i}` },
-        spec: {
-          replicas: perRs,
-          selector: { matchLabels: { app: 'bench', rs: String(i) } },
-          template: { ...template, metadata: { labels: { app: 'bench', rs: String(i) } } },
-        },
+    const replicaSet = (i: number, replicas: number): unknown => ({
+      metadata: { name: `bench-${i}` },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'bench', rs: String(i) } },
+        template: { ...template, metadata: { labels: { app: 'bench', rs: String(i) } } },
+      },
+    });
+    const postBare = (i: number): Promise<unknown> =>
+      call('POST', '/api/v1/namespaces/default/pods', {
+        metadata: { name: `bare-${i}` },
+        spec: template.spec,
       });
-    }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < barePods) {
-          const i = next++;
-          await call('POST', '/api/v1/namespaces/default/pods', {
-            metadata: { name: `bare-${i}` },
-            spec: template.spec,
-          });
+    if (offeredRate > 0) {
+      // Offered load: every 100 ms, rate/10 more pods, nine in ten by scaling
+      // the ReplicaSets up one after another, one in ten as bare pods.
+      for (let i = 0; i < rsCount; i++) {
+        await call('POST', '/apis/apps/v1/namespaces/default/replicasets', replicaSet(i, 0));
+      }
+      let offered = 0;
+      let scaled = 0;
+      let bare = 0;
+      while (scaled + bare < expected) {
+        const tick = performance.now();
+        offered += offeredRate / 10;
+        const rsTarget = Math.min(rsCount * perRs, Math.floor(offered * 0.9));
+        const bareTarget = Math.min(barePods, Math.floor(offered * 0.1));
+        const writes: Promise<unknown>[] = [];
+        while (scaled < rsTarget) {
+          const i = Math.floor(scaled / perRs);
+          const replicas = Math.min(perRs, rsTarget - i * perRs);
+          writes.push(
+            call(
+              'PATCH',
+              `/apis/apps/v1/namespaces/default/replicasets/bench-${i}`,
+              { spec: { replicas } },
+              'application/merge-patch+json',
+            ),
+          );
+          scaled = i * perRs + replicas;
         }
-      }),
-    );
+        while (bare < bareTarget) writes.push(postBare(bare++));
+        await Promise.all(writes);
+        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (performance.now() - tick))));
+      }
+    } else {
+      for (let i = 0; i < rsCount; i++) {
+        await call('POST', '/apis/apps/v1/namespaces/default/replicasets', replicaSet(i, perRs));
+      }
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < barePods) await postBare(next++);
+        }),
+      );
+    }
     const createSeconds = (performance.now() - createStart) / 1000;
     // Progress comes from the watch; the API is asked only when the watch
     // has been quiet for 5 s (done, dropped or stalled). No progress on
@@ -411,16 +452,17 @@ async function main(): Promise<void> {
     sizes.map((n) => (n <= 100 ? 3000 : 30_000)),
   );
   const rsCount = option('rs', 30);
+  const rate = option('rate', 0);
   const cli = stringOption('cli') ?? new URL('../../cli/main.js', import.meta.url).pathname;
   const label = stringOption('label') ?? 'this build';
   const rows: RunResult[] = [];
   for (const [i, nodes] of sizes.entries()) {
-    const r = await runOnce(nodes, pods[i] ?? pods[pods.length - 1]!, rsCount, cli);
+    const r = await runOnce(nodes, pods[i] ?? pods[pods.length - 1]!, rsCount, cli, rate);
     rows.push(r);
     console.error(`${label}: ${nodes} nodes done: ${JSON.stringify(r)}`);
   }
   console.log(
-    `\nShoal scheduler benchmark (${label}) — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
+    `\nShoal scheduler benchmark (${label}${rate > 0 ? `, ${rate} pods/s offered` : ', all pods at once'}) — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
   );
   console.log(
     '| nodes | pods bound | join | created over | bound/s sustained | create → bind p50 / p99 | control plane peak RSS | etcd peak RSS | CPU ms per pod: control plane / etcd / bench with hollow agents |',
