@@ -57,8 +57,13 @@ export class EtcdStore implements Store {
     this.metrics = opts.metrics;
     this.leases = (opts.expiring ?? []).map((e) => ({
       prefix: e.prefix,
-      manager: new LeaseManager(e.ttlSeconds, async (ttl) =>
-        String((await this.client.leaseClient.leaseGrant({ TTL: ttl })).ID),
+      // Only a grant is an etcd request (and counted as one); most writes reuse the lease.
+      manager: new LeaseManager(e.ttlSeconds, (ttl) =>
+        this.call(
+          e.prefix,
+          async () => String((await this.client.leaseClient.leaseGrant({ TTL: ttl })).ID),
+          'txn',
+        ),
       ),
     }));
     const options: IOptions = {
@@ -345,7 +350,7 @@ export class EtcdStore implements Store {
   /** The lease a write of key must carry, if it is under an expiring prefix. */
   private async leaseFor(key: string): Promise<{ lease?: string }> {
     const l = this.leases.find((e) => key.startsWith(e.prefix));
-    return l ? { lease: await this.call(key, () => l.manager.lease(), 'txn') } : {};
+    return l ? { lease: await l.manager.lease() } : {};
   }
 
   /** Maps etcd's transport failures to one retryable error type. */

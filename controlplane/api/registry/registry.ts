@@ -430,6 +430,8 @@ export class Registry {
       }
       const marked = this.markForDeletion(r, current, opts);
       if (opts.dryRun) return { object: marked ?? current, deleted: marked === undefined };
+      // Creates in this process see it closed at once, not when the watch says so.
+      if (r.kind === 'Namespace') this.openNamespaces.delete(name);
       try {
         if (marked) {
           const written = await this.store.update(
@@ -921,6 +923,9 @@ export class Registry {
     namespace: string,
     name: string,
   ): Promise<void> {
+    // Open in the watch-fed cache: no read (kube's NamespaceLifecycle admission
+    // reads its informer the same way). Anything else is checked in etcd.
+    if (this.openNamespaces.has(namespace)) return;
     const ns = await this.wrap(r, name, () =>
       this.store.get(objectKey(resource('', 'v1', 'namespaces'), undefined, namespace)),
     );
