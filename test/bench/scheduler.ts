@@ -314,6 +314,16 @@ async function runOnce(
         bench: (usage.user + usage.system) / 1e6,
       };
     };
+    /** etcd requests the control plane has made so far, by operation and resource (its /metrics). */
+    const etcdRequests = async (): Promise<Map<string, number>> => {
+      const res = await call('GET', '/metrics');
+      const counts = new Map<string, number>();
+      const re =
+        /^etcd_request_duration_seconds_count\{operation="([^"]+)",type="([^"]+)"\} (\d+)/gm;
+      for (const m of res.text.matchAll(re)) counts.set(`${m[1]} ${m[2]}`, Number(m[3]));
+      return counts;
+    };
+    const requestsStart = await etcdRequests();
     const cpuStart = await cpuAt();
     const createStart = performance.now();
     const replicaSet = (i: number, replicas: number): unknown => ({
@@ -410,6 +420,13 @@ async function runOnce(
       bound = watched;
     }
     const cpuEnd = await cpuAt();
+    const requestsEnd = await etcdRequests();
+    const perPodRequests = [...requestsEnd]
+      .map(([k, n]) => [k, (n - (requestsStart.get(k) ?? 0)) / Math.max(1, bound)] as const)
+      .filter(([, n]) => n >= 0.01)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n.toFixed(2)}`);
+    console.error(`etcd requests per bound pod: ${perPodRequests.join(', ')}`);
     const perPod = (k: 'cp' | 'etcd' | 'bench'): number =>
       ((cpuEnd[k] - cpuStart[k]) * 1000) / Math.max(1, bound);
     watchReq.destroy();
