@@ -24,7 +24,7 @@ import { FieldSet, decodeFieldsV1, pathString, prefixTree, toFieldsV1 } from './
 import type { Path, PrefixTree } from './fieldpath.js';
 import { clone, deepEqual, isRecord } from './json.js';
 import { schemaFor } from './schema.js';
-import { compare, fieldsOf, mergeApplied, removePaths } from './typed.js';
+import { compare, encodeFields, fieldsOf, mergeApplied, removePaths } from './typed.js';
 
 /** One field another manager owns that an apply would change. */
 export interface ApplyConflict {
@@ -221,6 +221,14 @@ export function updateManagedFields(args: UpdateManagedFieldsArgs): KubeObject {
   const useSent = Array.isArray(sent) && sent.length > 0 && !deepEqual(sent, stored);
 
   const body = shallowBodyOf(updated);
+  if (!old && !useSent && !schema?.atomic) {
+    // A create: no manager but this one, which owns every field the object
+    // sets (what compare finds changed against nothing), encoded directly.
+    const { fieldsV1, size } = encodeFields(body, schema, ignored.tree);
+    const self: Manager = { manager, operation, apiVersion, set: new FieldSet(), time: now };
+    if (subresource) self.subresource = subresource;
+    return withManagers(body, size > 0 ? [self] : [], fieldsV1);
+  }
   const { changed, removed } = compare(shallowBodyOf(old), body, schema, ignored.tree);
   // A stored manager owning nothing under the top-level fields this write
   // touches keeps its entry unread: an agent's status report (only status
@@ -384,14 +392,22 @@ function decodeManagers(
   return out;
 }
 
-/** Writes the managers into the object's metadata, in Kubernetes' order; empty ones are dropped. */
-function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeObject {
+/**
+ * Writes the managers into the object's metadata, in Kubernetes' order; empty
+ * ones are dropped. `only`: the FieldsV1 of the one manager, which owns fields
+ * (a create's, encoded without its set).
+ */
+function withManagers(
+  body: Record<string, unknown>,
+  managers: Manager[],
+  only?: Record<string, unknown>,
+): KubeObject {
   const meta = isRecord(body['metadata']) ? body['metadata'] : {};
   body['metadata'] = meta;
   // Each time is parsed once, not in every comparison.
   const secondsOf = new Map(managers.map((m) => [m, seconds(m.time)]));
   const entries = managers
-    .filter((m) => m.raw !== undefined || m.set.size > 0)
+    .filter((m) => only !== undefined || m.raw !== undefined || m.set.size > 0)
     .sort(
       (a, b) =>
         cmpStr(a.operation, b.operation) ||
@@ -409,7 +425,10 @@ function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeO
       if (m.time) e.time = m.time;
       e.fieldsType = 'FieldsV1';
       e.fieldsV1 =
-        m.raw ?? (m.encoded?.set === m.set ? m.encoded.fieldsV1 : undefined) ?? toFieldsV1(m.set);
+        only ??
+        m.raw ??
+        (m.encoded?.set === m.set ? m.encoded.fieldsV1 : undefined) ??
+        toFieldsV1(m.set);
       if (m.subresource) e.subresource = m.subresource;
       return e;
     });
@@ -419,9 +438,19 @@ function withManagers(body: Record<string, unknown>, managers: Manager[]): KubeO
 }
 
 function seconds(time: string | undefined): number {
-  const t = time ? Date.parse(time) : NaN;
-  return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+  if (!time) return 0;
+  // Most entries carry one of a few recent times (every write of one second
+  // has the same): parsed once each, not at every write.
+  let s = SECONDS.get(time);
+  if (s === undefined) {
+    const t = Date.parse(time);
+    s = Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+    if (SECONDS.size >= 256) SECONDS.clear();
+    SECONDS.set(time, s);
+  }
+  return s;
 }
+const SECONDS = new Map<string, number>();
 
 function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -59,6 +59,15 @@ const newNode = (): Node => ({ member: false, children: undefined });
 export class FieldSet {
   private readonly root: Node = newNode();
   private count = 0;
+  /**
+   * The last path add() went down, and its nodes below the root: the walks
+   * that build a set add paths in depth-first order, so the next one mostly
+   * shares all but its last element or two with it and starts there, not at
+   * the root. Made on first add; emptied when nodes are removed.
+   */
+  private trailPath: string[] | undefined;
+  private trailNodes: Node[] | undefined;
+  private trailLength = 0;
 
   constructor(paths: Iterable<Path> = []) {
     for (const p of paths) this.add(p);
@@ -66,8 +75,14 @@ export class FieldSet {
 
   /** Only while building a set: the operations below may return an operand rather than a copy. */
   add(path: Path): void {
-    let node = this.root;
-    for (const el of path) {
+    const trailPath = (this.trailPath ??= []);
+    const trailNodes = (this.trailNodes ??= []);
+    const shared = Math.min(path.length, this.trailLength);
+    let depth = 0;
+    while (depth < shared && trailPath[depth] === path[depth]) depth++;
+    let node = depth === 0 ? this.root : trailNodes[depth - 1]!;
+    for (; depth < path.length; depth++) {
+      const el = path[depth]!;
       node.children ??= new Map();
       let next = node.children.get(el);
       if (!next) {
@@ -75,7 +90,10 @@ export class FieldSet {
         node.children.set(el, next);
       }
       node = next;
+      trailPath[depth] = el;
+      trailNodes[depth] = node;
     }
+    this.trailLength = path.length;
     if (!node.member) {
       node.member = true;
       this.count++;
@@ -157,6 +175,7 @@ export class FieldSet {
 
   /** Removes the subtree at `path` (not empty), pruning emptied parents; returns how many members went. */
   private removeSubtree(path: Path): number {
+    this.trailLength = 0;
     const trail: Node[] = [];
     let node: Node | undefined = this.root;
     for (const el of path) {
@@ -210,7 +229,8 @@ export class FieldSet {
 
   /** Encodes the set as FieldsV1 (see toFieldsV1). */
   encode(): Record<string, unknown> {
-    return encodeNode(this.root);
+    // A fresh object at the top: callers own what encode() returns.
+    return this.root.children ? encodeNode(this.root) : {};
   }
 
   /** Reads FieldsV1 into a set (see decodeFieldsV1). */
@@ -305,16 +325,78 @@ function countMembers(node: Node): number {
   return n;
 }
 
+/**
+ * The `{}` of every leaf and `.` marker an encoding writes, one object for
+ * all: most of a FieldsV1 object is leaves, and a fresh one each was most of
+ * what encoding allocated. Frozen, so nothing can change every set's at once;
+ * nothing changes stored FieldsV1 in place (the walks only read it).
+ */
+export const LEAF: Record<string, unknown> = Object.freeze({});
+
 function encodeNode(node: Node): Record<string, unknown> {
+  const children = node.children;
+  if (!children) return LEAF;
   const out: Record<string, unknown> = {};
-  if (!node.children) return out;
-  if (node.member) out['.'] = {};
+  if (node.member) out['.'] = LEAF;
   // Every key carries a two-letter prefix (`f:`, `k:`, ...), so a plain
   // assignment cannot reach the prototype (`__proto__`) and keeps the object
   // in V8's fast mode, which the JSON encoding of the stored object reads too.
-  for (const key of [...node.children.keys()].sort())
-    out[key] = encodeNode(node.children.get(key)!);
+  if (children.size === 1) {
+    for (const [key, child] of children) out[key] = encodeNode(child);
+    return out;
+  }
+  for (const key of sortedKeys(children)) out[key] = encodeNode(children.get(key)!);
   return out;
+}
+
+/**
+ * The FieldsV1 object of one node, as encodeNode writes it, from its member
+ * flag and its children's elements and encoded objects (in any order; both
+ * arrays are sorted here, together): for walks that encode without building
+ * a set (typed.ts encodeFields). Undefined for a node with neither, which a
+ * set does not hold.
+ */
+export function fieldsV1Node(
+  member: boolean,
+  keys: string[],
+  values: Record<string, unknown>[],
+): Record<string, unknown> | undefined {
+  if (keys.length === 0) return member ? LEAF : undefined;
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = values[i]!;
+    let j = i;
+    while (j > 0 && keys[j - 1]! > key) {
+      keys[j] = keys[j - 1]!;
+      values[j] = values[j - 1]!;
+      j--;
+    }
+    keys[j] = key;
+    values[j] = value;
+  }
+  const out: Record<string, unknown> = {};
+  if (member) out['.'] = LEAF;
+  for (let i = 0; i < keys.length; i++) out[keys[i]!] = values[i];
+  return out;
+}
+
+/**
+ * The keys in code-unit order, as Array.prototype.sort() orders strings: by
+ * insertion, since a node has few children, mostly in order already, and the
+ * default sort's string conversions made it most of the encoding's cost.
+ */
+function sortedKeys(children: ReadonlyMap<string, Node>): string[] {
+  const keys: string[] = [];
+  for (const key of children.keys()) {
+    let j = keys.length;
+    keys.push(key);
+    while (j > 0 && keys[j - 1]! > key) {
+      keys[j] = keys[j - 1]!;
+      j--;
+    }
+    keys[j] = key;
+  }
+  return keys;
 }
 
 /** Reads a FieldsV1 object; throws BadRequest when it is not one. */

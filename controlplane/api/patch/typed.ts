@@ -5,7 +5,7 @@
 // lists by their apply keys, sets by value, everything else atomically.
 
 import { badPatch } from './errors.js';
-import { FieldSet, prefixTree } from './fieldpath.js';
+import { FieldSet, LEAF, fieldsV1Node, prefixTree } from './fieldpath.js';
 import type { Path, PrefixTree } from './fieldpath.js';
 import { clone, deepEqual, isRecord, setKey } from './json.js';
 import { fieldSchema } from './schema.js';
@@ -13,7 +13,38 @@ import type { FieldSchema, KeyField } from './schema.js';
 
 /** The `k:` element naming a keyed-list item, e.g. `k:{"containerPort":80,"protocol":"TCP"}`. */
 export function itemKey(item: Record<string, unknown>, keys: readonly KeyField[]): string {
-  const key: Record<string, unknown> = {};
+  if (keys.length === 1) {
+    // One key with a string value (a container's name, a condition's type):
+    // the same string every time, so the maps and FieldsV1 objects keyed by
+    // it hash it once.
+    const v: unknown = item[keys[0]!.name] ?? keys[0]!.default;
+    if (typeof v === 'string') {
+      let known = ITEM_KEYS.get(keys);
+      if (!known) ITEM_KEYS.set(keys, (known = new Map()));
+      let key = known.get(v);
+      if (key === undefined) {
+        key = buildItemKey(item, keys);
+        if (known.size >= MAX_ITEM_KEYS) known.clear();
+        known.set(v, key);
+      }
+      return key;
+    }
+  }
+  return buildItemKey(item, keys);
+}
+
+/** itemKey's strings of one-key lists by the key's value, per list schema. */
+const ITEM_KEYS = new WeakMap<readonly KeyField[], Map<string, string>>();
+const MAX_ITEM_KEYS = 1024;
+
+function buildItemKey(item: Record<string, unknown>, keys: readonly KeyField[]): string {
+  // Written out piece by piece, as JSON.stringify writes the key object: a
+  // scalar's JSON is the same inside an object as alone. Anything else goes
+  // through the object, so its encoding (toJSON, undefined members) is
+  // JSON.stringify's own.
+  let out = 'k:{';
+  let first = true;
+  let key: Record<string, unknown> | undefined;
   for (const k of sortedKeys(keys)) {
     const v = item[k.name] ?? k.default;
     if (v === undefined) {
@@ -21,9 +52,57 @@ export function itemKey(item: Record<string, unknown>, keys: readonly KeyField[]
         `associative list with keys has an element that omits key field "${k.name}" (and doesn't have default value)`,
       );
     }
-    key[k.name] = v;
+    const name = key ? '' : jsonName(k.name);
+    if (key) key[k.name] = v;
+    else if (
+      name !== '' &&
+      (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')
+    ) {
+      out += `${first ? '' : ','}${name}:${JSON.stringify(v)}`;
+      first = false;
+    } else {
+      key = {};
+      for (const done of sortedKeys(keys)) {
+        if (done === k) break;
+        key[done.name] = item[done.name] ?? done.default;
+      }
+      key[k.name] = v;
+    }
   }
-  return `k:${JSON.stringify(key)}`;
+  return key ? `k:${JSON.stringify(key)}` : out + '}';
+}
+
+/**
+ * A key field's name as JSON, made once per name (the schema tables are
+ * constants); '' for a name like an array index, which an object puts
+ * before its other keys, so only JSON.stringify of the object orders it right.
+ */
+const JSON_NAMES = new Map<string, string>();
+function jsonName(name: string): string {
+  let json = JSON_NAMES.get(name);
+  if (json === undefined) {
+    json = /^(0|[1-9][0-9]*)$/.test(name) ? '' : JSON.stringify(name);
+    JSON_NAMES.set(name, json);
+  }
+  return json;
+}
+
+/**
+ * The `f:` element of a field, one string per field name: the same string
+ * every time is hashed once, in the sets' maps and as a key of the FieldsV1
+ * objects encoded from them, where a fresh one was hashed (and made a
+ * property name) at every use. Names past the limit (a flood of distinct
+ * label keys) are built fresh, as before.
+ */
+const FIELD_ELEMENTS = new Map<string, string>();
+const MAX_FIELD_ELEMENTS = 10_000;
+function fieldElement(name: string): string {
+  let el = FIELD_ELEMENTS.get(name);
+  if (el === undefined) {
+    el = `f:${name}`;
+    if (FIELD_ELEMENTS.size < MAX_FIELD_ELEMENTS) FIELD_ELEMENTS.set(name, el);
+  }
+  return el;
 }
 
 /** The key fields in name order, sorted once per list schema (the schema tables are constants). */
@@ -160,7 +239,7 @@ function collect(
         const child = obj[k];
         if (child === null || child === undefined) continue;
         set++;
-        const el = `f:${k}`;
+        const el = fieldElement(k);
         const sk = skip?.children.get(el);
         if (sk?.end) continue;
         path.push(el);
@@ -206,12 +285,131 @@ function collectItem(
   skip: PrefixTree | undefined,
 ): void {
   for (const f of Object.keys(item)) {
-    const el = `f:${f}`;
+    const el = fieldElement(f);
     const sk = skip?.children.get(el);
     if (sk?.end) continue;
     w.path.push(el);
     collect(item[f], fieldSchema(itemSchema, f), w, out, sk);
     w.path.pop();
+  }
+}
+
+/**
+ * toFieldsV1 of the set compare({}, obj, schema, ignored) finds changed (every
+ * field obj sets, maps marked, nothing under `ignored`), and that set's size,
+ * built straight from obj without the set: what a create's Update owns, where
+ * building the set only to encode it was most of the create's managedFields
+ * cost. Each step mirrors collect's; managed-fields tests compare the two.
+ */
+export function encodeFields(
+  obj: Record<string, unknown>,
+  schema: FieldSchema | undefined,
+  ignored: PrefixTree,
+): { fieldsV1: Record<string, unknown>; size: number } {
+  const count = { members: 0 };
+  if (ignored.end) return { fieldsV1: {}, size: 0 };
+  // The top is never a member (collect adds no empty path).
+  const top = encodeStruct(obj, schema, ignored, count, false);
+  // A fresh object at the top, as toFieldsV1 returns.
+  return { fieldsV1: top === undefined || top === LEAF ? {} : top, size: count.members };
+}
+
+/** collect's struct case at a path: fields, and the map itself when empty or (markMaps) a map. */
+function encodeStruct(
+  obj: Record<string, unknown>,
+  schema: FieldSchema | undefined,
+  skip: PrefixTree | undefined,
+  count: { members: number },
+  mayBeMember: boolean,
+): Record<string, unknown> | undefined {
+  let set = 0;
+  let keys: string[] | undefined;
+  let values: Record<string, unknown>[] | undefined;
+  for (const k of Object.keys(obj)) {
+    const child = obj[k];
+    if (child === null || child === undefined) continue;
+    set++;
+    const el = fieldElement(k);
+    const sk = skip?.children.get(el);
+    if (sk?.end) continue;
+    const enc = encodeValue(child, fieldSchema(schema, k), sk, count);
+    if (enc) {
+      (keys ??= []).push(el);
+      (values ??= []).push(enc);
+    }
+  }
+  const member = mayBeMember && (set === 0 || Boolean(schema?.map));
+  if (member) count.members++;
+  return keys && values ? fieldsV1Node(member, keys, values) : member ? LEAF : undefined;
+}
+
+/** collect at a path below the top, encoded: the node's FieldsV1, undefined when it holds nothing. */
+function encodeValue(
+  v: unknown,
+  schema: FieldSchema | undefined,
+  skip: PrefixTree | undefined,
+  count: { members: number },
+): Record<string, unknown> | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v !== 'object') {
+    count.members++;
+    return LEAF;
+  }
+  if (isRecord(v) && !schema?.atomic) return encodeStruct(v, schema, skip, count, true);
+  const s = shape(v, schema, false);
+  switch (s.kind) {
+    case 'absent':
+      return undefined;
+    case 'struct':
+      return encodeStruct(s.value, schema, skip, count, true);
+    case 'keyed': {
+      if (s.order.length === 0) {
+        count.members++;
+        return LEAF;
+      }
+      const keys: string[] = [];
+      const values: Record<string, unknown>[] = [];
+      for (const k of s.order) {
+        const sk = skip?.children.get(k);
+        if (sk?.end) continue;
+        count.members++;
+        // The item is a member; its fields, as collectItem walks them, below it.
+        const item = s.items.get(k) ?? {};
+        let fieldKeys: string[] | undefined;
+        let fieldValues: Record<string, unknown>[] | undefined;
+        for (const f of Object.keys(item)) {
+          const el = fieldElement(f);
+          const skf = sk?.children.get(el);
+          if (skf?.end) continue;
+          const enc = encodeValue(item[f], fieldSchema(s.itemSchema, f), skf, count);
+          if (enc) {
+            (fieldKeys ??= []).push(el);
+            (fieldValues ??= []).push(enc);
+          }
+        }
+        keys.push(k);
+        values.push(fieldKeys && fieldValues ? fieldsV1Node(true, fieldKeys, fieldValues)! : LEAF);
+      }
+      return fieldsV1Node(false, keys, values);
+    }
+    case 'set': {
+      if (s.order.length === 0) {
+        count.members++;
+        return LEAF;
+      }
+      const keys: string[] = [];
+      const values: Record<string, unknown>[] = [];
+      for (const k of s.order) {
+        if (skip?.children.get(k)?.end) continue;
+        count.members++;
+        keys.push(k);
+        values.push(LEAF);
+      }
+      return fieldsV1Node(false, keys, values);
+    }
+    case 'leaf':
+      count.members++;
+      return LEAF;
   }
 }
 
@@ -303,7 +501,7 @@ function diff(
           const ca = ia[f];
           const cb = ib[f];
           if (ca === cb) return;
-          const el = `f:${f}`;
+          const el = fieldElement(f);
           const skf = sk?.children.get(el);
           if (skf?.end) return;
           path.push(el);
@@ -353,7 +551,7 @@ function diffStruct(
     const ca = va[k];
     const cb = vb[k];
     if (ca === cb) return;
-    const el = `f:${k}`;
+    const el = fieldElement(k);
     const sk = skip?.children.get(el);
     if (sk?.end) return;
     path.push(el);

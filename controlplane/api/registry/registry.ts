@@ -128,6 +128,9 @@ export class Registry {
    */
   private priorityClassCache: Map<string, KubeObject> | undefined;
   private priorityClassWatch: WatchHandle | undefined;
+  /** The last timestamp() and its second since the epoch. */
+  private stampSecond = NaN;
+  private stamp = '';
   /** Service clusterIPs and nodePorts, claimed in etcd before the Service is written. */
   readonly services: ServiceAllocator;
 
@@ -723,11 +726,12 @@ export class Registry {
       // The status subresource changes status only (never spec or metadata).
       // Only status is copied: the rest is current's, which nothing here
       // changes, and copying whole objects was a large part of every agent's
-      // status report.
+      // status report. A status handed over (bodyOwned) is kept as it is:
+      // nothing below changes it, so a retry after a conflict reuses it intact.
       const merged: KubeObject = {
         ...current,
         metadata: { ...current.metadata },
-        status: copyJson(requested.status),
+        status: opts.bodyOwned ? requested.status : copyJson(requested.status),
       };
       return this.finishUpdate(r, current, merged, opts);
     }
@@ -951,8 +955,15 @@ export class Registry {
   }
 
   private timestamp(): string {
+    const now = this.now();
+    // Every write of one second has the same: formatted once (several times a write before).
+    const second = Math.floor(now.getTime() / 1000);
+    if (second === this.stampSecond) return this.stamp;
     // Whole seconds, as Kubernetes writes times: toISOString always ends in ".sssZ".
-    return this.now().toISOString().slice(0, -5) + 'Z';
+    const stamp = now.toISOString().slice(0, -5) + 'Z';
+    this.stampSecond = second;
+    this.stamp = stamp;
+    return stamp;
   }
 
   private async wrap<T>(r: ResourceInfo, name: string, op: () => Promise<T>): Promise<T> {

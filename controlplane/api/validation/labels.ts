@@ -26,10 +26,34 @@ export function validateLabels(
 ): FieldError[] {
   const errs: FieldError[] = [];
   for (const [k, v] of Object.entries(labels ?? {})) {
-    errs.push(...invalidEach(path, k, labelKeyErrors(k)));
-    errs.push(...invalidEach(path, v, labelValueErrors(v)));
+    if (!VALID_LABEL_KEYS.has(k)) {
+      const keyErrs = labelKeyErrors(k);
+      if (keyErrs.length === 0) remember(VALID_LABEL_KEYS, k);
+      errs.push(...invalidEach(path, k, keyErrs));
+    }
+    // A value of another type is the caller's (readStringMap's) error, and is not remembered.
+    if (!VALID_LABEL_VALUES.has(v)) {
+      const valueErrs = labelValueErrors(v);
+      if (valueErrs.length === 0 && typeof v === 'string') remember(VALID_LABEL_VALUES, v);
+      errs.push(...invalidEach(path, v, valueErrs));
+    }
   }
   return errs;
+}
+
+/**
+ * Label keys and values seen valid lately: every pod of a ReplicaSet carries
+ * the same few, and checking them (splits, byte lengths, regular
+ * expressions) was most of a pod's metadata validation. Validity depends on
+ * the string alone; the sets are emptied when full.
+ */
+const VALID_LABEL_KEYS = new Set<string>();
+const VALID_LABEL_VALUES = new Set<string>();
+const MAX_REMEMBERED = 4096;
+
+function remember(set: Set<string>, s: string): void {
+  if (set.size >= MAX_REMEMBERED) set.clear();
+  set.add(s);
 }
 
 /** Annotations cap the whole map at 256 KiB. */

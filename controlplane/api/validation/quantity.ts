@@ -35,6 +35,21 @@ export const QUANTITY_FORMAT_ERROR =
  */
 export function parseQuantity(s: string | number): number | undefined {
   if (typeof s === 'number') return Number.isFinite(s) ? s : undefined;
+  if (typeof s !== 'string') return parse(s);
+  // Every pod of a workload carries the same few quantities: each is parsed once.
+  let n = PARSED.get(s);
+  if (n === undefined && !PARSED.has(s)) {
+    n = parse(s);
+    if (PARSED.size >= MAX_PARSED) PARSED.clear();
+    PARSED.set(s, n);
+  }
+  return n;
+}
+
+const PARSED = new Map<string, number | undefined>();
+const MAX_PARSED = 4096;
+
+function parse(s: string): number | undefined {
   const m = QUANTITY_RE.exec(s);
   if (!m) return undefined;
   const mantissa = m[1] ?? '';
