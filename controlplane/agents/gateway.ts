@@ -50,7 +50,9 @@ import { NetworkState } from './network-state.js';
 import { NodeHeartbeats } from './node-lease.js';
 import { NodePods, SessionPods, findBoundPod, writeBoundPodStatus } from './node-pods.js';
 import { MessageLanes } from './message-lanes.js';
+import { SentPods } from './sent-pods.js';
 import { LocalVolumeReclaim, podVolumes, withVolumeDir } from './volumes.js';
+import { claimNamesOf } from '../controllers/volume-match.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const NODES = findResource('', 'v1', 'nodes')!;
@@ -85,8 +87,10 @@ interface Session {
   lastHeartbeatWrite: number;
   /** Sends happen in watch order even though building each one reads etcd. */
   sending: Promise<void>;
-  /** A digest of what the agent was last sent of each pod, less status: its own status reports need no echo. */
-  sent: Map<string, string>;
+  /** Sends queued on `sending` and not yet written: none, and a pod that needs no read is written at once. */
+  queued: number;
+  /** What the agent was last sent of each pod (sent-pods.ts): its own status reports need no echo. */
+  sent: SentPods;
   /** The latest of each pod the watch delivered: reports are checked and written on it, not on a read. */
   pods: SessionPods;
   /** Ends the ClusterNetwork updates to this stream. */
@@ -277,6 +281,7 @@ export class AgentGateway {
       session?.unsubscribeVolumes?.();
       void session?.watch?.close();
       session?.pods.clear();
+      session?.sent.clear();
       call.end();
     };
     call.on('end', end);
@@ -398,6 +403,7 @@ export class AgentGateway {
       await previous.watch?.close();
       // No longer kept current: its stream's last reports read etcd instead.
       previous.pods.clear();
+      previous.sent.clear();
       previous.call.end();
     }
     const session: Session = {
@@ -405,7 +411,8 @@ export class AgentGateway {
       call,
       lastHeartbeatWrite: Date.now(),
       sending: Promise.resolve(),
-      sent: new Map(),
+      queued: 0,
+      sent: new SentPods(),
       pods: new SessionPods(node),
     };
     this.sessions.set(node, session);
@@ -431,29 +438,43 @@ export class AgentGateway {
       onEvent: (ev) => {
         // Before the no-echo check below: status-only changes must reach the cache too.
         session.pods.observe(ev);
-        const uid = ev.object.metadata.uid ?? '';
-        if (ev.type === 'DELETED') {
-          session.sent.delete(uid);
-        } else {
-          // Most pod writes are the agent's own status reports: nothing for it to act on.
-          const seen = withoutStatus(ev.object);
-          if (session.sent.get(uid) === seen) return;
-          session.sent.set(uid, seen);
+        const deleted = ev.type === 'DELETED';
+        if (deleted) session.sent.forget(ev.object.metadata.uid ?? '');
+        // Most pod writes are the agent's own status reports: nothing for it to act on.
+        else if (!session.sent.changed(ev.object)) return;
+        const type = deleted ? 'DELETE' : 'UPSERT';
+        const failed = (err: unknown): void => {
+          this.log?.error(
+            { err, node: session.node },
+            'sending a pod change failed; closing the stream',
+          );
+          session.call.end();
+        };
+        // Nothing queued and nothing to read: written now, in watch order all
+        // the same, without the queue's promises (most pods refer to nothing).
+        if (session.queued === 0) {
+          try {
+            const pod = deleted ? bare(ev.object) : this.desiredNow(ev.object);
+            if (pod) {
+              session.call.write({ change: { type, pod } });
+              return;
+            }
+          } catch (err) {
+            failed(err);
+            return;
+          }
         }
+        session.queued++;
         session.sending = session.sending
           .then(async () => {
-            const pod = ev.type === 'DELETED' ? bare(ev.object) : await this.desiredPod(ev.object);
-            session.call.write({
-              change: { type: ev.type === 'DELETED' ? 'DELETE' : 'UPSERT', pod },
-            });
+            try {
+              const pod = deleted ? bare(ev.object) : await this.desiredPod(ev.object);
+              session.call.write({ change: { type, pod } });
+            } finally {
+              session.queued--;
+            }
           })
-          .catch((err: unknown) => {
-            this.log?.error(
-              { err, node: session.node },
-              'sending a pod change failed; closing the stream',
-            );
-            session.call.end();
-          });
+          .catch(failed);
       },
       onError: (err) => {
         // The agent reconnects and gets a fresh full set: level-triggered.
@@ -462,8 +483,10 @@ export class AgentGateway {
       },
     });
     try {
-      const pods = await Promise.all(opened.items.map((p) => this.desiredPod(p)));
-      for (const p of opened.items) session.sent.set(p.metadata.uid ?? '', withoutStatus(p));
+      const pods = await Promise.all(
+        opened.items.map(async (p) => this.desiredNow(p) ?? this.desiredPod(p)),
+      );
+      session.sent.listed(opened.items);
       session.pods.listed(opened.items);
       session.call.write({ desired: { pods, resource_version: String(opened.revision) } });
     } catch (err) {
@@ -472,6 +495,23 @@ export class AgentGateway {
     }
     opened.start();
     return opened.handle;
+  }
+
+  /**
+   * The pod as sent when it refers to no ConfigMap, Secret or claim, built
+   * without a read or a promise; undefined when something must be read (desiredPod).
+   */
+  private desiredNow(pod: KubeObject): DesiredPod | undefined {
+    const refs = podReferences(pod);
+    if (refs.configMaps.size + refs.secrets.size + refs.pullSecrets.size > 0) return undefined;
+    if (claimNamesOf(pod).length > 0) return undefined;
+    const desired = bare(pod);
+    desired.config_maps_json = [];
+    desired.secrets_json = [];
+    desired.pull_secrets_json = [];
+    desired.persistent_volume_claims_json = [];
+    desired.persistent_volumes_json = [];
+    return desired;
   }
 
   /** The pod with the ConfigMaps and Secrets it refers to, as they are now. */
@@ -661,19 +701,7 @@ export class AgentGateway {
   }
 }
 
-/** The pod as the agent acts on it: everything but status and write bookkeeping. */
-/**
- * A digest of the pod less status, resourceVersion and managedFields: what
- * the agent acts on. A digest, not the JSON itself: a session keeps one per
- * pod, and a pod's JSON is a kilobyte or two against the digest's 44 bytes.
- */
-function withoutStatus(pod: KubeObject): string {
-  const { resourceVersion: _rv, managedFields: _mf, ...metadata } = pod.metadata;
-  return createHash('sha256')
-    .update(JSON.stringify({ metadata, spec: pod.spec }))
-    .digest('base64');
-}
-
+/** The pod as a DesiredPod (all of it, status included) without what it refers to. */
 function bare(pod: KubeObject): DesiredPod {
   return {
     namespace: pod.metadata.namespace ?? '',

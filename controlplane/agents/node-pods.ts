@@ -273,7 +273,9 @@ export async function writeBoundPodStatus(
   status: unknown,
   pods?: SessionPods,
 ): Promise<BoundPodLookup> {
-  let found = await findBoundPod(registry, node, namespace, name, uid, pods);
+  // The session's copy without an await: a status report is the commonest message.
+  const held = pods?.cached(namespace, name, uid);
+  let found = held ? { pod: held } : await readBoundPod(registry, node, namespace, name, uid);
   for (let attempt = 0; ; attempt++) {
     if (!found?.pod) return found;
     const current = found.pod;
