@@ -124,6 +124,9 @@ describe('pod changes pushed to the agent', () => {
     const [, , relabelled] = changes().filter((c) => c[1] === 'reported')[1]!;
     const sent = JSON.parse(relabelled.pod_json) as KubeObject;
     expect(sent.metadata.labels).toEqual({ app: 'gw', tier: 'web' });
+    // The API server's bookkeeping stays behind (the stored pod has it).
+    expect(current.metadata.managedFields).toBeDefined();
+    expect(sent.metadata.managedFields).toBeUndefined();
     // The pod as sent carries the status the node reported last.
     expect((sent.status as { message?: string }).message).toBe('started');
   });

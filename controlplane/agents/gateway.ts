@@ -701,14 +701,19 @@ export class AgentGateway {
   }
 }
 
-/** The pod as a DesiredPod (all of it, status included) without what it refers to. */
+/**
+ * The pod as a DesiredPod (status included) without what it refers to.
+ * managedFields stay behind: they are the API server's bookkeeping, nothing
+ * on a node reads them, and they were half of a running pod's JSON.
+ */
 function bare(pod: KubeObject): DesiredPod {
+  const { managedFields: _bookkeeping, ...metadata } = pod.metadata;
   return {
     namespace: pod.metadata.namespace ?? '',
     name: pod.metadata.name ?? '',
     uid: pod.metadata.uid ?? '',
     resource_version: pod.metadata.resourceVersion ?? '',
-    pod_json: JSON.stringify(pod),
+    pod_json: JSON.stringify(_bookkeeping === undefined ? pod : { ...pod, metadata }),
   };
 }
 

@@ -291,7 +291,8 @@ export async function writeBoundPodStatus(
           metadata: { name, namespace, resourceVersion: current.metadata.resourceVersion },
           status,
         },
-        { fieldManager: 'shoal-agent', subresource: 'status', current },
+        // The status was parsed from this report alone: the registry may keep it as it is.
+        { fieldManager: 'shoal-agent', subresource: 'status', current, bodyOwned: true },
       );
       pods?.wrote(written);
       return { pod: written };

@@ -8,7 +8,7 @@ export interface DesiredPod {
   'uid'?: (string);
   'resource_version'?: (string);
   /**
-   * the v1.Pod as JSON
+   * the v1.Pod as JSON, without metadata.managedFields
    */
   'pod_json'?: (string);
   /**
@@ -35,7 +35,7 @@ export interface DesiredPod__Output {
   'uid': (string);
   'resource_version': (string);
   /**
-   * the v1.Pod as JSON
+   * the v1.Pod as JSON, without metadata.managedFields
    */
   'pod_json': (string);
   /**
