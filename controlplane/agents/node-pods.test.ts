@@ -322,4 +322,50 @@ describe('SessionPods.cached', () => {
     pods.wrote(pod('14'));
     expect(pods.cached('default', 'x', 'u')).toBeUndefined();
   });
+
+  it('keeps a quiet pod without its managedFields objects and gives them back', async () => {
+    let now = 0;
+    const pods = new SessionPods('n1', () => now);
+    const quiet = deepFreeze(
+      await registry.create(
+        PODS,
+        'default',
+        {
+          metadata: { name: `p${++seq}` },
+          spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'busybox' }] },
+        },
+        { fieldManager: 'kubectl-create' },
+      ),
+    );
+    const busy = await createPod('n1');
+    expect(quiet.metadata.managedFields).toHaveLength(1);
+    pods.listed([quiet]);
+    now = 6000;
+    // The session's next traffic settles what has been quiet for 5 s.
+    pods.observe({ type: 'MODIFIED', object: busy });
+    const back = pods.cached('default', quiet.metadata.name!, quiet.metadata.uid!);
+    expect(back).not.toBe(quiet);
+    expect(back).toEqual(quiet);
+    expect(pods.cached('default', busy.metadata.name!, busy.metadata.uid!)).toBe(busy);
+    expect(pods.size).toBe(2);
+    // Settled, it still never goes back to an older revision.
+    const older = { ...quiet, metadata: { ...quiet.metadata, resourceVersion: '1' } };
+    pods.observe({ type: 'MODIFIED', object: older });
+    expect(pods.cached('default', quiet.metadata.name!, quiet.metadata.uid!)).toEqual(quiet);
+    // And a status report on it writes the stored managedFields back with its own.
+    const written = await writeBoundPodStatus(
+      registry,
+      'n1',
+      'default',
+      quiet.metadata.name!,
+      quiet.metadata.uid!,
+      status('settled'),
+      pods,
+    );
+    const managers = written?.pod?.metadata.managedFields?.map((m) => m.manager);
+    expect(managers).toEqual([
+      ...quiet.metadata.managedFields!.map((m) => m.manager),
+      'shoal-agent',
+    ]);
+  });
 });

@@ -10,7 +10,9 @@
 // the scheduler benchmark, plus the garbage of the copy, the string and the
 // hash). Here the session keeps the pod object it last compared against —
 // the watch's own, which SessionPods holds as well, so it costs a map entry —
-// and compares the new one field by field, allocating nothing.
+// and compares the new one field by field. What it keeps is the pod less
+// its managedFields (a shallow copy), so it does not hold those objects once
+// SessionPods has let go of them.
 
 import type { KubeObject } from '../api/objects.js';
 
@@ -22,7 +24,7 @@ export class SentPods {
 
   /** The initial list was sent whole. */
   listed(items: readonly KubeObject[]): void {
-    for (const p of items) this.byUid.set(p.metadata.uid ?? '', p);
+    for (const p of items) this.byUid.set(p.metadata.uid ?? '', withoutManagedFields(p));
   }
 
   /**
@@ -34,7 +36,7 @@ export class SentPods {
   changed(pod: KubeObject): boolean {
     const uid = pod.metadata.uid ?? '';
     const held = this.byUid.get(uid);
-    this.byUid.set(uid, pod);
+    this.byUid.set(uid, withoutManagedFields(pod));
     return held === undefined || !sameAgentView(held, pod);
   }
 
@@ -51,6 +53,12 @@ export class SentPods {
   get size(): number {
     return this.byUid.size;
   }
+}
+
+function withoutManagedFields(pod: KubeObject): KubeObject {
+  if (pod.metadata.managedFields === undefined) return pod;
+  const { managedFields: _bookkeeping, ...metadata } = pod.metadata;
+  return { ...pod, metadata };
 }
 
 /**
