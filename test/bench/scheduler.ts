@@ -340,17 +340,18 @@ async function runOnce(
         spec: template.spec,
       });
     if (offeredRate > 0) {
-      // Offered load: every 100 ms, rate/10 more pods, nine in ten by scaling
+      // Offered load: every 100 ms, the pods due by then, nine in ten by scaling
       // the ReplicaSets up one after another, one in ten as bare pods.
       for (let i = 0; i < rsCount; i++) {
         await call('POST', '/apis/apps/v1/namespaces/default/replicasets', replicaSet(i, 0));
       }
-      let offered = 0;
+      const offerStart = performance.now();
       let scaled = 0;
       let bare = 0;
       while (scaled + bare < expected) {
         const tick = performance.now();
-        offered += offeredRate / 10;
+        // By the clock, not by ticks: a tick whose writes took long is made up in the next.
+        const offered = ((tick - offerStart) / 1000 + 0.1) * offeredRate;
         const rsTarget = Math.min(rsCount * perRs, Math.floor(offered * 0.9));
         const bareTarget = Math.min(barePods, Math.floor(offered * 0.1));
         const writes: Promise<unknown>[] = [];
