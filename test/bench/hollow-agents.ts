@@ -29,7 +29,8 @@ export interface HollowOptions {
   joinConcurrency?: number;
 }
 
-function runningStatus(pod: KubeObject, hostIP: string, podIP: string): string {
+/** The status_json of a pod's Running report. */
+export function runningStatusJson(pod: KubeObject, hostIP: string, podIP: string): string {
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const spec = (pod.spec ?? {}) as { containers?: { name: string; image?: string }[] };
   const cond = (type: string): Record<string, unknown> => ({
@@ -104,7 +105,7 @@ export async function startHollowAgents(opts: HollowOptions): Promise<HollowAgen
             namespace: p.namespace,
             name: p.name,
             uid: p.uid,
-            status_json: runningStatus(pod, hostIP, podIP),
+            status_json: runningStatusJson(pod, hostIP, podIP),
           },
         });
       };

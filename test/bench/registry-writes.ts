@@ -28,6 +28,7 @@ import type { KubeObject, OwnerReference } from '../../controlplane/api/objects.
 import type { ResourceInfo } from '../../controlplane/api/resources.js';
 import type { Registry, WriteOptions } from '../../controlplane/api/registry/registry.js';
 import type { Store } from '../../controlplane/store/types.js';
+import { runningStatusJson } from './hollow-agents.js';
 
 const CONCURRENCY = 64;
 
@@ -85,41 +86,9 @@ const TEMPLATE = {
   },
 };
 
-/** A Running report as a hollow agent sends it (test/bench/hollow-agents.ts runningStatus), parsed. */
+/** A Running report as a hollow agent sends it, parsed as the gateway parses status_json: a fresh object. */
 function runningStatus(pod: KubeObject, hostIP: string, podIP: string): unknown {
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const spec = (pod.spec ?? {}) as { containers?: { name: string; image?: string }[] };
-  const cond = (type: string): Record<string, unknown> => ({
-    type,
-    status: 'True',
-    lastProbeTime: null,
-    lastTransitionTime: now,
-  });
-  // The gateway parses the agent's status_json: the body is a fresh object.
-  return JSON.parse(
-    JSON.stringify({
-      phase: 'Running',
-      conditions: [
-        cond('Initialized'),
-        cond('Ready'),
-        cond('ContainersReady'),
-        cond('PodScheduled'),
-      ],
-      hostIP,
-      podIP,
-      podIPs: [{ ip: podIP }],
-      startTime: now,
-      containerStatuses: (spec.containers ?? []).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        imageID: '',
-        ready: true,
-        started: true,
-        restartCount: 0,
-        state: { running: { startedAt: now } },
-      })),
-    }),
-  );
+  return JSON.parse(runningStatusJson(pod, hostIP, podIP));
 }
 
 /** Runs `op(i)` for i < n from CONCURRENCY loops; returns CPU µs per op. */
