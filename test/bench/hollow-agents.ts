@@ -157,12 +157,23 @@ export async function startHollowAgents(opts: HollowOptions): Promise<HollowAgen
       connections.push(conn);
     }
   };
-  await Promise.all(Array.from({ length: opts.joinConcurrency ?? 16 }, joinOne));
-  return {
-    names,
-    stop: async () => {
-      await Promise.all(connections.map((c) => c.stop()));
-      await rm(dir, { recursive: true, force: true });
-    },
+  const stop = async (): Promise<void> => {
+    await Promise.all(connections.map((c) => c.stop()));
+    await rm(dir, { recursive: true, force: true });
   };
+  const joins = await Promise.allSettled(
+    Array.from({ length: opts.joinConcurrency ?? 16 }, () =>
+      joinOne().catch((err: unknown) => {
+        next = names.length; // the other joiners stop after their current join
+        throw err;
+      }),
+    ),
+  );
+  const failed = joins.find((j): j is PromiseRejectedResult => j.status === 'rejected');
+  if (failed) {
+    // Nobody gets a handle to stop what did join: stop it here, and keep no credentials.
+    await stop();
+    throw failed.reason;
+  }
+  return { names, stop };
 }
