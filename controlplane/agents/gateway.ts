@@ -40,7 +40,7 @@ import { parseJoinToken } from '../pki/join-token.js';
 import type { Registry } from '../api/registry/registry.js';
 import { findResource } from '../api/resources.js';
 import { ApiError } from '../api/status.js';
-import { isRecord, type KubeObject } from '../api/objects.js';
+import { isRecord, withoutManagedFields, type KubeObject } from '../api/objects.js';
 import type { WatchHandle } from '../store/types.js';
 import { nodeFromRegister, withHeartbeat } from './node-object.js';
 import { podReferences } from './pod-references.js';
@@ -707,13 +707,12 @@ export class AgentGateway {
  * on a node reads them, and they were half of a running pod's JSON.
  */
 function bare(pod: KubeObject): DesiredPod {
-  const { managedFields: _bookkeeping, ...metadata } = pod.metadata;
   return {
     namespace: pod.metadata.namespace ?? '',
     name: pod.metadata.name ?? '',
     uid: pod.metadata.uid ?? '',
     resource_version: pod.metadata.resourceVersion ?? '',
-    pod_json: JSON.stringify(_bookkeeping === undefined ? pod : { ...pod, metadata }),
+    pod_json: JSON.stringify(withoutManagedFields(pod)),
   };
 }
 

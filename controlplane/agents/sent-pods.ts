@@ -14,7 +14,7 @@
 // its managedFields (a shallow copy), so it does not hold those objects once
 // SessionPods has let go of them.
 
-import type { KubeObject } from '../api/objects.js';
+import { withoutManagedFields, type KubeObject } from '../api/objects.js';
 
 /** Metadata fields that change on writes the agent has nothing to act on. */
 const BOOKKEEPING = new Set(['resourceVersion', 'managedFields']);
@@ -53,12 +53,6 @@ export class SentPods {
   get size(): number {
     return this.byUid.size;
   }
-}
-
-function withoutManagedFields(pod: KubeObject): KubeObject {
-  if (pod.metadata.managedFields === undefined) return pod;
-  const { managedFields: _bookkeeping, ...metadata } = pod.metadata;
-  return { ...pod, metadata };
 }
 
 /**

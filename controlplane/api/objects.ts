@@ -56,6 +56,17 @@ export function namespacedName(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
+/**
+ * A shallow copy without metadata.managedFields, for readers that never look
+ * at them (caches, agents); the object itself when it has none. Nothing is
+ * copied below metadata, so the copy shares everything else with `obj`.
+ */
+export function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

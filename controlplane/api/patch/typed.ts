@@ -322,9 +322,26 @@ function encodeStruct(
   count: { members: number },
   mayBeMember: boolean,
 ): Record<string, unknown> | undefined {
+  const { set, keys, values } = encodeChildren(obj, schema, skip, count);
+  const member = mayBeMember && (set === 0 || Boolean(schema?.map));
+  if (member) count.members++;
+  return keys ? fieldsV1Node(member, keys, values) : member ? LEAF : undefined;
+}
+
+/**
+ * The fields obj sets (null and undefined are unset), each encoded as
+ * collect walks it: their elements and FieldsV1 (keys undefined when none
+ * holds anything), and how many are set.
+ */
+function encodeChildren(
+  obj: Record<string, unknown>,
+  schema: FieldSchema | undefined,
+  skip: PrefixTree | undefined,
+  count: { members: number },
+): { set: number; keys: string[] | undefined; values: Record<string, unknown>[] } {
   let set = 0;
   let keys: string[] | undefined;
-  let values: Record<string, unknown>[] | undefined;
+  const values: Record<string, unknown>[] = [];
   for (const k of Object.keys(obj)) {
     const child = obj[k];
     if (child === null || child === undefined) continue;
@@ -335,12 +352,10 @@ function encodeStruct(
     const enc = encodeValue(child, fieldSchema(schema, k), sk, count);
     if (enc) {
       (keys ??= []).push(el);
-      (values ??= []).push(enc);
+      values.push(enc);
     }
   }
-  const member = mayBeMember && (set === 0 || Boolean(schema?.map));
-  if (member) count.members++;
-  return keys && values ? fieldsV1Node(member, keys, values) : member ? LEAF : undefined;
+  return { set, keys, values };
 }
 
 /** collect at a path below the top, encoded: the node's FieldsV1, undefined when it holds nothing. */
@@ -374,21 +389,9 @@ function encodeValue(
         if (sk?.end) continue;
         count.members++;
         // The item is a member; its fields, as collectItem walks them, below it.
-        const item = s.items.get(k) ?? {};
-        let fieldKeys: string[] | undefined;
-        let fieldValues: Record<string, unknown>[] | undefined;
-        for (const f of Object.keys(item)) {
-          const el = fieldElement(f);
-          const skf = sk?.children.get(el);
-          if (skf?.end) continue;
-          const enc = encodeValue(item[f], fieldSchema(s.itemSchema, f), skf, count);
-          if (enc) {
-            (fieldKeys ??= []).push(el);
-            (fieldValues ??= []).push(enc);
-          }
-        }
+        const item = encodeChildren(s.items.get(k) ?? {}, s.itemSchema, sk, count);
         keys.push(k);
-        values.push(fieldKeys && fieldValues ? fieldsV1Node(true, fieldKeys, fieldValues)! : LEAF);
+        values.push(item.keys ? fieldsV1Node(true, item.keys, item.values)! : LEAF);
       }
       return fieldsV1Node(false, keys, values);
     }

@@ -11,7 +11,7 @@
 // bind (keepManagedFieldsOf), so a bind needs no read.
 
 import type { Logger } from 'pino';
-import type { KubeObject } from '../../api/objects.js';
+import { withoutManagedFields, type KubeObject } from '../../api/objects.js';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { ListQuery, Registry } from '../../api/registry/registry.js';
 import type { WatchHandle } from '../../store/types.js';
@@ -206,11 +206,4 @@ export class Informer {
       else h.add?.(obj);
     }
   }
-}
-
-/** A shallow copy without metadata.managedFields (the received object may be shared). */
-function withoutManagedFields(obj: KubeObject): KubeObject {
-  if (obj.metadata.managedFields === undefined) return obj;
-  const { managedFields: _dropped, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
 }
