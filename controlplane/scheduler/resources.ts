@@ -34,7 +34,8 @@ const MAX_PARSED = 4096;
 
 function quantity(v: unknown, milli: boolean): number | undefined {
   if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const key = `${milli ? 'm' : ''}${v}`;
+  // The prefix ends in ':', which no quantity holds: milli and whole amounts never share a key.
+  const key = `${milli ? 'milli:' : 'whole:'}${v}`;
   if (parsed.has(key)) return parsed.get(key);
   const q = parseQuantity(v);
   const amount = q ? Number(milli ? quantityMilliValue(q) : quantityValue(q)) : undefined;

@@ -145,7 +145,7 @@ export class Scheduler implements Controller {
     this.volumes = this.watchVolumes(deps);
     const pods = deps.informers.forResource(PODS);
     // A bind writes the pod whole: with its managedFields at hand it needs no read first.
-    pods.keepManagedFieldsOf((p) => !isRecord(p.spec) || !p.spec.nodeName);
+    pods.keepManagedFieldsOf((p) => nodeNameOf(p) === '');
     pods.on({
       add: (p) => this.onPod(undefined, p),
       update: (old, p) => this.onPod(old, p),
