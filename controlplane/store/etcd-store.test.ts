@@ -179,7 +179,7 @@ describe('EtcdStore against a real etcd', () => {
     expect(seen[0]!.revision).toBe(start + 1);
   });
 
-  it('a watch event carries the previous object: decoded when read, the same one every time', async () => {
+  it('a DELETED event carries the last state, and the events after it keep their order', async () => {
     const { store } = db;
     const start = await store.currentRevision();
     const created = await store.create('/t/prev/a', cm('a', { v: '1' }));
@@ -188,7 +188,8 @@ describe('EtcdStore against a real etcd', () => {
       cm('a', { v: '2' }),
       Number(created.metadata.resourceVersion),
     );
-    await store.delete('/t/prev/a');
+    const gone = await store.delete('/t/prev/a');
+    await store.create('/t/prev/b', cm('b'));
     const seen: StoreEvent[] = [];
     let failed: Error | undefined;
     let allSeen = (): void => undefined;
@@ -196,7 +197,7 @@ describe('EtcdStore against a real etcd', () => {
     const handle = await store.watch('/t/prev/', start, {
       onEvent: (ev) => {
         seen.push(ev);
-        if (seen.length === 3) allSeen();
+        if (seen.length === 4) allSeen();
       },
       onError: (err) => {
         failed = err;
@@ -206,16 +207,20 @@ describe('EtcdStore against a real etcd', () => {
     await done;
     await handle.close();
     expect(failed).toBeUndefined();
-    const [added, modified, deleted] = seen;
-    expect(added!.type).toBe('ADDED');
-    expect('prev' in added!).toBe(false);
-    expect(modified!.type).toBe('MODIFIED');
-    expect(modified!.object.data).toEqual({ v: '2' });
-    expect(modified!.prev).toEqual(created);
-    expect(modified!.prev).toBe(modified!.prev);
-    expect({ ...modified! }.prev).toEqual(created);
-    expect(deleted!.type).toBe('DELETED');
-    expect(deleted!.prev).toEqual(updated);
+    expect(seen.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual([
+      'ADDED a',
+      'MODIFIED a',
+      'DELETED a',
+      'ADDED b',
+    ]);
+    const deleted = seen[2]!;
+    // The last state, versioned by the delete (as kube-apiserver's watch reports it).
+    expect(deleted.object.data).toEqual(updated.data);
+    expect(deleted.object.metadata.resourceVersion).toBe(gone.metadata.resourceVersion);
+    expect(deleted.revision).toBe(Number(gone.metadata.resourceVersion));
+    expect(seen.map((e) => e.revision)).toEqual(
+      [...seen.map((e) => e.revision)].sort((x, y) => x - y),
+    );
   });
 
   it('a watch from a compacted revision fails with Expired', async () => {

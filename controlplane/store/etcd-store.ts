@@ -9,6 +9,7 @@ import { StoreError } from './errors.js';
 import { LeaseManager, type ExpiringPrefix } from './lease-manager.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { SharedWatch } from './shared-watch.js';
+import { withResourceVersion } from './served-json.js';
 import type {
   DeletePreconditions,
   ListOptions,
@@ -254,31 +255,72 @@ export class EtcdStore implements Store {
     return shared.attach(fromRevision, cb);
   }
 
-  /** A watch of its own on etcd. */
+  /**
+   * A watch of its own on etcd, without previous values: etcd reads a
+   * previous value from its backend for every event of every watcher that
+   * asks, which was a third of etcd's CPU in the scheduler benchmark. Only a
+   * delete needs one (to say what was deleted); it is read here, at the
+   * revision before the delete, and the events after it wait so that the
+   * order holds.
+   */
   private async etcdWatch(
     prefix: string,
     fromRevision: number | undefined,
     cb: WatchCallbacks,
   ): Promise<WatchHandle> {
-    const builder = this.client.watch().prefix(prefix).withPreviousKV();
+    const builder = this.client.watch().prefix(prefix);
     // etcd's start_revision is inclusive; ours is "changes after".
     if (fromRevision !== undefined && fromRevision > 0) {
       builder.startRevision(String(fromRevision + 1));
     }
     const watchStarted = performance.now();
     const watcher = builder.watcher();
-    let ended = false;
+    // No more input once it failed or closed; no more output once the caller
+    // closed it or heard its error.
+    let stopped = false;
+    let done = false;
+    // Set while a delete's last state is being read: what comes after waits on it.
+    let backlog: Promise<void> | undefined;
+    const later = (step: () => void | Promise<void>): void => {
+      const tail = (backlog ?? Promise.resolve()).then(step);
+      backlog = tail;
+      void tail.then(() => {
+        if (backlog === tail) backlog = undefined;
+      });
+    };
+    const emit = (event: StoreEvent): void => {
+      if (!done) cb.onEvent(event);
+    };
+    const fail = (err: Error): void => {
+      stopped = true;
+      if (done) return;
+      done = true;
+      cb.onError(err);
+    };
     watcher.on('data', (res: IWatchResponse) => {
-      if (ended) return;
+      if (stopped) return;
       for (const ev of res.events) {
-        const event = toEvent(ev.type, ev.kv, ev.prev_kv);
-        if (event) cb.onEvent(event);
+        if (ev.type === 'Delete') {
+          const deleted = this.deletedEvent(ev.kv);
+          later(() =>
+            deleted.then(emit, (err: unknown) => {
+              fail(err instanceof Error ? err : new Error(String(err)));
+              watcher.cancel().catch(() => undefined);
+            }),
+          );
+        } else {
+          const event = putEvent(ev.kv);
+          if (backlog) later(() => emit(event));
+          else emit(event);
+        }
       }
     });
     watcher.on('error', (err: Error) => {
-      if (ended) return;
-      ended = true;
-      void this.classifyWatchError(prefix, fromRevision, err).then((e) => cb.onError(e));
+      if (stopped) return;
+      stopped = true;
+      // Told after the events that came before it.
+      const classified = this.classifyWatchError(prefix, fromRevision, err);
+      later(() => classified.then(fail));
     });
     await new Promise<void>((resolve, reject) => {
       const onConnected = (): void => {
@@ -297,11 +339,35 @@ export class EtcdStore implements Store {
     this.metrics?.request?.('watch', prefix, (performance.now() - watchStarted) / 1000);
     return {
       close: async () => {
-        if (ended) return;
-        ended = true;
+        done = true;
+        if (stopped) return;
+        stopped = true;
         await watcher.cancel();
       },
     };
+  }
+
+  /**
+   * A delete as watchers see it: the object's last state (read at the
+   * revision before the delete) with the delete's revision. Fails with
+   * Expired when that revision has been compacted away, as a watch that far
+   * behind would.
+   */
+  private async deletedEvent(kv: IKeyValue): Promise<StoreEvent> {
+    const revision = Number(kv.mod_revision);
+    const key = kv.key.toString();
+    const tooOld = (cause?: unknown): StoreError =>
+      new StoreError('Expired', key, `too old resource version: ${revision - 1}`, { cause });
+    const res = await this.call(key, () =>
+      this.client.kv.range({ key: kv.key, revision: revision - 1 }),
+    ).catch((err: unknown) => {
+      throw err instanceof StoreError && err.type === 'Expired' ? tooOld(err) : err;
+    });
+    // etcd has just told us the key existed: only a compaction can hide it.
+    const last = res.kvs[0];
+    if (!last) throw tooOld();
+    const object = withRevision(decode(last), revision);
+    return { type: 'DELETED', object, revision, json: servedJson(last.value, object, revision) };
   }
 
   /**
@@ -395,37 +461,18 @@ function withRevision(obj: KubeObject, revision: number): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
 }
 
-function toEvent(
-  type: 'Put' | 'Delete',
-  kv: IKeyValue,
-  prevKvOrNull: IKeyValue | null | undefined,
-): StoreEvent | undefined {
-  const revision = Number(kv.mod_revision);
-  // etcd3 types it optional, but a response without one carries null.
-  const prevKv: IKeyValue | undefined = prevKvOrNull ?? undefined;
-  const hasPrev = prevKv !== undefined && prevKv.value.length > 0;
-  if (type === 'Delete') {
-    // Without the previous value we cannot say what was deleted.
-    if (!hasPrev) return undefined;
-    const prev = decode(prevKv);
-    return { type: 'DELETED', object: withRevision(prev, revision), prev, revision };
-  }
+function putEvent(kv: IKeyValue): StoreEvent {
   const object = decode(kv);
-  if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', object, revision };
-  if (!hasPrev) return { type: 'MODIFIED', object, revision };
-  const prevValue = prevKv;
-  // Decoded on first use: only a watch with a selector looks at it (registry.watch),
-  // and parsing it for every event was a tenth of the scheduler benchmark's store CPU.
-  let prev: KubeObject | undefined;
-  return {
-    type: 'MODIFIED',
-    object,
-    get prev(): KubeObject {
-      prev ??= decode(prevValue);
-      return prev;
-    },
-    revision,
-  };
+  const type = kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED';
+  const revision = Number(kv.mod_revision);
+  return { type, object, revision, json: servedJson(kv.value, object, revision) };
+}
+
+/** StoreEvent.json: the stored bytes with the revision put in, made once. */
+function servedJson(stored: Buffer, object: KubeObject, revision: number): () => Buffer {
+  let json: Buffer | undefined;
+  return () =>
+    (json ??= withResourceVersion(stored, revision) ?? Buffer.from(JSON.stringify(object)));
 }
 
 function checkPreconditions(key: string, obj: KubeObject, pre?: DeletePreconditions): void {

@@ -11,9 +11,13 @@ export interface StoreEvent {
   type: Exclude<WatchEventType, 'BOOKMARK' | 'ERROR'>;
   /** The object after the change; for DELETED, the last state with the delete's revision. */
   object: KubeObject;
-  /** The object before the change (MODIFIED and DELETED), for selector transitions. */
-  prev?: KubeObject;
   revision: number;
+  /**
+   * The object's JSON as served (JSON.stringify of it, up to key order),
+   * built from etcd's bytes on first call and kept: watchers that send the
+   * object as it is use it, so it is serialized once, not once each.
+   */
+  json?: () => Buffer;
 }
 
 export interface ListOptions {

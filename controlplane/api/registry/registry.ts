@@ -17,7 +17,7 @@ import {
   type FieldError,
 } from '../status.js';
 import { apiVersionOf, findResource, type ResourceInfo } from '../resources.js';
-import type { ListResult, Store, StoreEvent, WatchHandle } from '../../store/types.js';
+import type { ListResult, Store, WatchHandle } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
 import { validateObject, validateUpdate } from '../validation/index.js';
 import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
@@ -102,6 +102,8 @@ export interface DeleteOptions {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
+  /** The object's JSON, serialized once for every watcher (StoreEvent.json). */
+  json?: () => Buffer;
 }
 
 export interface WatchSink {
@@ -495,47 +497,56 @@ export class Registry {
       ? parseFieldSelector(q.fieldSelector, supportedFields(r.kind))
       : undefined;
     const selective = labels !== undefined || fields !== undefined;
-    const matches = (o: KubeObject | undefined): boolean =>
-      o !== undefined &&
+    const matches = (o: KubeObject): boolean =>
       (!labels || matchesLabels(labels, o.metadata.labels)) &&
       (!fields || matchesFields(fields, fieldsOf(r.kind, o)));
     let from: number;
+    // A selective watch tells an object that starts or stops matching as ADDED
+    // or DELETED. The store's events carry no previous state, so the keys that
+    // match are kept here, from the list the watch starts after.
+    const matching = new Set<string>();
+    const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     if (!q.resourceVersion || q.resourceVersion === '0') {
       const initial = await this.list(r, namespace, q);
-      for (const object of initial.items) sink.onEvent({ type: 'ADDED', object });
+      for (const object of initial.items) {
+        if (selective) matching.add(keyOf(object));
+        sink.onEvent({ type: 'ADDED', object });
+      }
       from = initial.revision;
     } else {
       from = Number(q.resourceVersion);
       if (!Number.isInteger(from) || from < 0) {
         throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
       }
+      if (selective) {
+        const seed = await this.list(r, namespace, {
+          ...(q.labelSelector ? { labelSelector: q.labelSelector } : {}),
+          ...(q.fieldSelector ? { fieldSelector: q.fieldSelector } : {}),
+          resourceVersion: String(from),
+        }).catch((err: unknown) => {
+          if (err instanceof ApiError && err.reason === 'Expired') {
+            throw new ApiError('Expired', `too old resource version: ${from}`);
+          }
+          throw err;
+        });
+        for (const object of seed.items) matching.add(keyOf(object));
+      }
     }
-    const translate = (ev: StoreEvent): WatchEvent | undefined => {
-      const now = ev.type === 'DELETED' ? false : matches(ev.object);
-      const before = ev.type === 'ADDED' ? false : matches(ev.prev);
-      if (ev.type === 'DELETED') return before ? { type: 'DELETED', object: ev.object } : undefined;
-      if (now && before) return { type: 'MODIFIED', object: ev.object };
-      if (now) return { type: 'ADDED', object: ev.object };
-      // It stopped matching the selector: to this watcher it is gone.
-      if (before) return { type: 'DELETED', object: ev.object };
-      return undefined;
-    };
     return this.store.watch(collectionPrefix(r, namespace), from, {
       onEvent: (ev) => {
-        // Without a selector every ADDED and MODIFIED passes as it is, and ev.prev,
-        // which the store decodes only when asked, is not needed.
-        if (!selective && ev.type !== 'DELETED') {
-          sink.onEvent({ type: ev.type, object: ev.object });
+        if (!selective) {
+          sink.onEvent(ev);
           return;
         }
-        // A MODIFIED without its previous value (etcd compacted it) counts as a match before.
-        const out =
-          ev.type === 'MODIFIED' && !ev.prev
-            ? matches(ev.object)
-              ? { type: 'MODIFIED' as const, object: ev.object }
-              : undefined
-            : translate(ev);
-        if (out) sink.onEvent(out);
+        const key = keyOf(ev.object);
+        const before = matching.has(key);
+        const now = ev.type !== 'DELETED' && matches(ev.object);
+        if (now) matching.add(key);
+        else matching.delete(key);
+        // One that stopped matching is gone, to this watcher; one that started is new.
+        const type = now ? (before ? 'MODIFIED' : 'ADDED') : before ? 'DELETED' : undefined;
+        if (type === ev.type) sink.onEvent(ev);
+        else if (type) sink.onEvent({ ...ev, type });
       },
       onError: (err) => {
         const mapped = this.mapStoreError(err, r, '');

@@ -16,6 +16,14 @@ export interface WatchMetrics {
 /** How an event's object goes on the wire: as is, or (for kubectl get -w) as a Table row. */
 export type WatchEncoder = (object: KubeObject) => unknown;
 
+/** An event line around its object's JSON: what JSON.stringify({ type, object }) writes. */
+const EVENT_START: Record<WatchEvent['type'], Buffer> = {
+  ADDED: Buffer.from('{"type":"ADDED","object":'),
+  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
+  DELETED: Buffer.from('{"type":"DELETED","object":'),
+};
+const EVENT_END = Buffer.from('}\n');
+
 export async function streamWatch(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -24,7 +32,8 @@ export async function streamWatch(
   namespace: string | undefined,
   q: ListQuery,
   query: Record<string, string | undefined>,
-  encode: WatchEncoder = (o) => o,
+  /** Undefined: the object as it is. */
+  encode: WatchEncoder | undefined,
   metrics: WatchMetrics = {},
 ): Promise<void> {
   const timeout = query.timeoutSeconds !== undefined ? Number(query.timeoutSeconds) : 0;
@@ -33,17 +42,23 @@ export async function streamWatch(
   }
   const raw = reply.raw;
   // Events before the stream is open (the initial ADDED set) are buffered.
-  const pending: string[] = [];
+  const pending: (string | Buffer)[] = [];
   let open = false;
   let closed = false;
-  const write = (line: string): void => {
+  const write = (line: string | Buffer): void => {
     if (closed) return;
     if (!open) pending.push(line);
     else raw.write(line);
   };
   const send = (ev: WatchEvent): void => {
     metrics.onEvent?.(r);
-    write(JSON.stringify({ type: ev.type, object: encode(ev.object) }) + '\n');
+    if (!encode && ev.json) {
+      // The object's JSON made once for every watcher of this event.
+      write(Buffer.concat([EVENT_START[ev.type], ev.json(), EVENT_END]));
+      return;
+    }
+    const object = encode ? encode(ev.object) : ev.object;
+    write(JSON.stringify({ type: ev.type, object }) + '\n');
   };
   let timer: NodeJS.Timeout | undefined;
   // Filled in once the watch is open; finish() may run before that.
