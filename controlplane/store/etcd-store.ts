@@ -469,10 +469,10 @@ function putEvent(kv: IKeyValue): StoreEvent {
 }
 
 /** StoreEvent.json: the stored bytes with the revision put in, made once. */
-function servedJson(stored: Buffer, object: KubeObject, revision: number): () => Buffer {
-  let json: Buffer | undefined;
+function servedJson(stored: Buffer, object: KubeObject, revision: number): () => readonly Buffer[] {
+  let json: readonly Buffer[] | undefined;
   return () =>
-    (json ??= withResourceVersion(stored, revision) ?? Buffer.from(JSON.stringify(object)));
+    (json ??= withResourceVersion(stored, revision) ?? [Buffer.from(JSON.stringify(object))]);
 }
 
 function checkPreconditions(key: string, obj: KubeObject, pre?: DeletePreconditions): void {

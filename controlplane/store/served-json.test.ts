@@ -3,7 +3,7 @@ import { withResourceVersion } from './served-json.js';
 
 const served = (obj: unknown, revision: number): unknown => {
   const out = withResourceVersion(Buffer.from(JSON.stringify(obj)), revision);
-  return out === undefined ? undefined : JSON.parse(out.toString());
+  return out === undefined ? undefined : JSON.parse(Buffer.concat(out).toString());
 };
 
 describe('withResourceVersion', () => {

@@ -1,8 +1,8 @@
 // An object's JSON as the API serves it, made from the bytes etcd holds
 // (which lack resourceVersion: see etcd-store.ts) without parsing them, so
-// the HTTP watch sends an event's object without serializing it again, once
-// however many watchers it has, as kube-apiserver's watch cache serializes
-// each event once.
+// the HTTP watch sends an event's object without serializing it again, and
+// once however many watchers it has, as kube-apiserver's watch cache
+// serializes each event once.
 
 const METADATA = Buffer.from('"metadata":{');
 const QUOTE = 0x22;
@@ -11,14 +11,15 @@ const CLOSE_BRACE = 0x7d;
 
 /**
  * The stored JSON with `"resourceVersion":"<revision>"` first in its
- * top-level metadata; undefined when it has no top-level metadata object
- * (nothing the store writes).
+ * top-level metadata, as pieces to write one after another (nothing is
+ * copied); undefined when it has no top-level metadata object (nothing the
+ * store writes).
  */
-export function withResourceVersion(stored: Buffer, revision: number): Buffer | undefined {
+export function withResourceVersion(stored: Buffer, revision: number): Buffer[] | undefined {
   const at = topLevelMetadata(stored);
   if (at < 0) return undefined;
   const field = `"resourceVersion":"${revision}"${stored[at] === CLOSE_BRACE ? '' : ','}`;
-  return Buffer.concat([stored.subarray(0, at), Buffer.from(field), stored.subarray(at)]);
+  return [stored.subarray(0, at), Buffer.from(field), stored.subarray(at)];
 }
 
 /** The index just inside the top-level `"metadata":{`, or -1. */

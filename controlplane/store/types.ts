@@ -13,11 +13,11 @@ export interface StoreEvent {
   object: KubeObject;
   revision: number;
   /**
-   * The object's JSON as served (JSON.stringify of it, up to key order),
-   * built from etcd's bytes on first call and kept: watchers that send the
-   * object as it is use it, so it is serialized once, not once each.
+   * The object's JSON as served (JSON.stringify of it, up to key order), in
+   * pieces to write one after another, made from etcd's bytes on first call
+   * and kept: watchers that send the object as it is need no JSON.stringify.
    */
-  json?: () => Buffer;
+  json?: () => readonly Buffer[];
 }
 
 export interface ListOptions {

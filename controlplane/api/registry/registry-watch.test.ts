@@ -41,7 +41,7 @@ async function watchUntil(
   const handle = await registry.watch(CONFIGMAPS, 'default', query, {
     onEvent: (ev: WatchEvent) => {
       // What the HTTP watch sends, made from etcd's bytes, is the object.
-      if (ev.json) expect(JSON.parse(ev.json().toString())).toEqual(ev.object);
+      if (ev.json) expect(JSON.parse(Buffer.concat(ev.json()).toString())).toEqual(ev.object);
       seen.push(`${ev.type} ${ev.object.metadata.name}`);
       if (seen.length >= count) done();
     },

@@ -102,8 +102,8 @@ export interface DeleteOptions {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: KubeObject;
-  /** The object's JSON, serialized once for every watcher (StoreEvent.json). */
-  json?: () => Buffer;
+  /** The object's JSON, from etcd's bytes (StoreEvent.json). */
+  json?: () => readonly Buffer[];
 }
 
 export interface WatchSink {

@@ -23,6 +23,8 @@ const EVENT_START: Record<WatchEvent['type'], Buffer> = {
   DELETED: Buffer.from('{"type":"DELETED","object":'),
 };
 const EVENT_END = Buffer.from('}\n');
+/** Each event's line, made once for all the watchers it goes to (the store shares events). */
+const eventLines = new WeakMap<WatchEvent, Buffer>();
 
 export async function streamWatch(
   req: FastifyRequest,
@@ -53,8 +55,12 @@ export async function streamWatch(
   const send = (ev: WatchEvent): void => {
     metrics.onEvent?.(r);
     if (!encode && ev.json) {
-      // The object's JSON made once for every watcher of this event.
-      write(Buffer.concat([EVENT_START[ev.type], ev.json(), EVENT_END]));
+      let line = eventLines.get(ev);
+      if (!line) {
+        line = Buffer.concat([EVENT_START[ev.type], ...ev.json(), EVENT_END]);
+        eventLines.set(ev, line);
+      }
+      write(line);
       return;
     }
     const object = encode ? encode(ev.object) : ev.object;
