@@ -12,8 +12,8 @@
 // shared watch starts before any list, so nothing between them is missed.
 
 import type { Logger } from 'pino';
-import type { KubeObject, ManagedFieldsEntry } from '../api/objects.js';
-import { isRecord, withoutManagedFields } from '../api/objects.js';
+import type { KubeObject } from '../api/objects.js';
+import { isRecord } from '../api/objects.js';
 import type { Registry, WatchEvent, WatchSink } from '../api/registry/registry.js';
 import { findResource } from '../api/resources.js';
 import { ApiError } from '../api/status.js';
@@ -138,10 +138,11 @@ export class NodePods {
 }
 
 /**
- * One agent session's view of its node's pods: the latest object its NodePods
- * subscription delivered, by uid. Status reports, events and termination
- * confirmations check the pod against it instead of reading etcd (a started
- * pod cost ~5 reads: 1–2 status reports, Pulled, Created, Started).
+ * One agent session's view of its node's busy pods: the latest object its
+ * NodePods subscription delivered or its writes returned, by uid, for pods
+ * touched in the last few seconds (forgetQuiet). Status reports, events and
+ * termination confirmations check the pod against it instead of reading etcd
+ * (a started pod cost ~5 reads: 1–2 status reports, Pulled, Created, Started).
  *
  * The objects are the watch's own, shared with whoever else holds them: never
  * mutated here or by callers. A cached pod may be stale (the watch lags the
@@ -153,9 +154,7 @@ export class NodePods {
 export class SessionPods {
   /** Pods delivered or written lately, as they came; oldest first (Map order). */
   private readonly recent = new Map<string, { pod: KubeObject; at: number }>();
-  /** The others, compact: see settle(). */
-  private readonly settled = new Map<string, SettledPod>();
-  private lastSettle = 0;
+  private lastForget = 0;
 
   constructor(
     readonly node: string,
@@ -180,83 +179,64 @@ export class SessionPods {
    */
   wrote(pod: KubeObject): void {
     const uid = pod.metadata.uid ?? '';
-    if (this.recent.has(uid) || this.settled.has(uid)) this.remember(pod);
+    if (this.recent.has(uid)) this.remember(pod);
   }
 
   /** The session ended: nothing will keep the maps current any more. */
   clear(): void {
     this.recent.clear();
-    this.settled.clear();
   }
 
   get size(): number {
-    return this.recent.size + this.settled.size;
+    return this.recent.size;
   }
 
   /** The held pod if it is exactly this one (namespace, name, uid) and bound to this node. */
   cached(namespace: string, name: string, uid: string): KubeObject | undefined {
-    const recent = this.recent.get(uid)?.pod;
-    const settled = recent ? undefined : this.settled.get(uid);
-    const pod = recent ?? settled?.pod;
+    const pod = this.recent.get(uid)?.pod;
     if (!pod) return undefined;
     const m = pod.metadata;
     if (m.namespace !== namespace || m.name !== name || nodeNameOf(pod) !== this.node) {
       return undefined;
     }
-    if (settled?.managedFields === undefined) return pod;
-    const managedFields = JSON.parse(settled.managedFields) as ManagedFieldsEntry[];
-    return { ...pod, metadata: { ...pod.metadata, managedFields } };
+    return pod;
   }
 
   private forget(uid: string): void {
     this.recent.delete(uid);
-    this.settled.delete(uid);
   }
 
   private remember(pod: KubeObject): void {
     const uid = pod.metadata.uid ?? '';
-    const held = this.recent.get(uid)?.pod ?? this.settled.get(uid)?.pod;
+    const held = this.recent.get(uid)?.pod;
     // Never go back: a status write's result may be ahead of the watch.
     if (held && revisionOf(held) > revisionOf(pod)) return;
     const now = this.now();
     this.forget(uid);
     this.recent.set(uid, { pod, at: now });
-    this.settle(now);
+    this.forgetQuiet(now);
   }
 
   /**
-   * A pod quiet for SETTLE_MS is kept without its managedFields objects, which
-   * were most of a running pod's heap (a status write needs them, and gets
-   * them parsed back from JSON). Most pods are written a few times
-   * around their start and then rarely, so each is encoded about once.
-   * Settling runs on the session's own traffic, at most once per SETTLE_MS.
+   * A pod quiet for QUIET_MS is let go: most pods are written a few times
+   * around their start (bind, status reports, Pulled/Created/Started) and
+   * then rarely, and holding every running pod of every node (with its
+   * managedFields, most of a pod's heap) cost the main thread more memory
+   * than the reads it saves. A later report on it reads etcd, as it did
+   * before this cache. Runs on the session's own traffic, at most once per
+   * QUIET_MS.
    */
-  private settle(now: number): void {
-    if (now - this.lastSettle < SETTLE_MS) return;
-    this.lastSettle = now;
-    for (const [uid, { pod, at }] of this.recent) {
-      if (now - at < SETTLE_MS) break;
+  private forgetQuiet(now: number): void {
+    if (now - this.lastForget < QUIET_MS) return;
+    this.lastForget = now;
+    for (const [uid, { at }] of this.recent) {
+      if (now - at < QUIET_MS) break;
       this.recent.delete(uid);
-      this.settled.set(uid, settledPod(pod));
     }
   }
 }
 
-const SETTLE_MS = 5000;
-
-/** A pod without its managedFields objects, which are kept as their JSON. */
-interface SettledPod {
-  pod: KubeObject;
-  managedFields: string | undefined;
-}
-
-function settledPod(pod: KubeObject): SettledPod {
-  const { managedFields } = pod.metadata;
-  return {
-    pod: withoutManagedFields(pod),
-    managedFields: managedFields === undefined ? undefined : JSON.stringify(managedFields),
-  };
-}
+const QUIET_MS = 5000;
 
 function revisionOf(pod: KubeObject): number {
   return Number(pod.metadata.resourceVersion ?? 0);
