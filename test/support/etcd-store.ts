@@ -1,8 +1,10 @@
-// One real etcd and an EtcdStore on it for a describe block: started before
-// its tests, closed and removed after them, on failure too.
+// One real etcd and an EtcdStore on it (and, with useEtcdRegistry, a Registry)
+// for a describe block: started before its tests, closed and removed after
+// them, on failure too.
 
 import { afterAll, beforeAll } from 'vitest';
 import { EtcdStore } from '../../controlplane/store/etcd-store.js';
+import { Registry } from '../../controlplane/api/registry/registry.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 
 export interface EtcdStoreFixture {
@@ -30,6 +32,32 @@ export function useEtcdStore(): EtcdStoreFixture {
     get store() {
       if (!store) throw new Error('the store is not open yet (use it inside a test)');
       return store;
+    },
+  };
+}
+
+export interface EtcdRegistryFixture extends EtcdStoreFixture {
+  readonly registry: Registry;
+}
+
+/** useEtcdStore with a Registry on the store whose system namespaces exist. */
+export function useEtcdRegistry(): EtcdRegistryFixture {
+  const fixture = useEtcdStore();
+  let registry: Registry | undefined;
+  beforeAll(async () => {
+    registry = new Registry(fixture.store);
+    await registry.ensureSystemNamespaces();
+  });
+  return {
+    get etcd() {
+      return fixture.etcd;
+    },
+    get store() {
+      return fixture.store;
+    },
+    get registry() {
+      if (!registry) throw new Error('the registry is not ready yet (use it inside a test)');
+      return registry;
     },
   };
 }

@@ -2,9 +2,8 @@
 // the registry (it may be an informer's cached copy); a body handed over with
 // bodyOwned (the HTTP routes) is used as it is. Against a real etcd.
 
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useEtcdStore } from '../../../test/support/etcd-store.js';
-import { Registry } from './registry.js';
+import { describe, expect, it } from 'vitest';
+import { useEtcdRegistry } from '../../../test/support/etcd-store.js';
 import { findResource } from '../resources.js';
 import type { KubeObject } from '../objects.js';
 import { Informer } from '../../controllers/runtime/informer.js';
@@ -12,13 +11,7 @@ import { Informer } from '../../controllers/runtime/informer.js';
 const PODS = findResource('', 'v1', 'pods')!;
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 
-const fixture = useEtcdStore();
-let registry: Registry;
-
-beforeAll(async () => {
-  registry = new Registry(fixture.store);
-  await registry.ensureSystemNamespaces();
-});
+const fixture = useEtcdRegistry();
 
 const pod = (name: string): KubeObject => ({
   metadata: { name, labels: { app: 'a' } },
@@ -27,22 +20,22 @@ const pod = (name: string): KubeObject => ({
 
 describe('registry write bodies', () => {
   it('a bind on a cached copy without managedFields keeps the stored ones', async () => {
-    const created = await registry.create(PODS, 'default', pod('bind-stripped'), {
+    const created = await fixture.registry.create(PODS, 'default', pod('bind-stripped'), {
       fieldManager: 'replicaset-controller',
     });
     expect(created.metadata.managedFields).toHaveLength(1);
     const { managedFields: _mf, ...metadata } = created.metadata;
-    const bound = await registry.bind(PODS, 'default', 'bind-stripped', 'node-1', {
+    const bound = await fixture.registry.bind(PODS, 'default', 'bind-stripped', 'node-1', {
       ...created,
       metadata,
     });
     expect((bound.spec as { nodeName?: string }).nodeName).toBe('node-1');
-    const stored = await registry.get(PODS, 'default', 'bind-stripped');
+    const stored = await fixture.registry.get(PODS, 'default', 'bind-stripped');
     expect(stored.metadata.managedFields).toEqual(created.metadata.managedFields);
   });
 
   it('an informer keeps managedFields only on the objects its reader writes back whole', async () => {
-    const informer = new Informer(registry, PODS);
+    const informer = new Informer(fixture.registry, PODS);
     informer.keepManagedFieldsOf((p) => !(p.spec as { nodeName?: string }).nodeName);
     await informer.start();
     try {
@@ -54,14 +47,16 @@ describe('registry write bodies', () => {
         }
         throw new Error('the informer never saw the change');
       };
-      await registry.create(PODS, 'default', pod('informer-kept'), { fieldManager: 'test' });
+      await fixture.registry.create(PODS, 'default', pod('informer-kept'), {
+        fieldManager: 'test',
+      });
       const unbound = await cached(() => true);
       expect(unbound.metadata.managedFields).toHaveLength(1);
       // Handed to bind as the scheduler does: written on its revision, no reread.
-      await registry.bind(PODS, 'default', 'informer-kept', 'node-1', unbound);
+      await fixture.registry.bind(PODS, 'default', 'informer-kept', 'node-1', unbound);
       const bound = await cached((p) => (p.spec as { nodeName?: string }).nodeName === 'node-1');
       expect(bound.metadata.managedFields).toBeUndefined();
-      const stored = await registry.get(PODS, 'default', 'informer-kept');
+      const stored = await fixture.registry.get(PODS, 'default', 'informer-kept');
       expect(stored.metadata.managedFields).toEqual(unbound.metadata.managedFields);
     } finally {
       await informer.stop();
@@ -71,7 +66,7 @@ describe('registry write bodies', () => {
   it('leaves an in-process caller’s create and update bodies as they were', async () => {
     const body = pod('caller-create');
     const before = structuredClone(body);
-    const created = await registry.create(PODS, 'default', body, { fieldManager: 'test' });
+    const created = await fixture.registry.create(PODS, 'default', body, { fieldManager: 'test' });
     expect(body).toStrictEqual(before);
     expect(created.metadata.uid).toBeDefined();
 
@@ -80,7 +75,7 @@ describe('registry write bodies', () => {
       status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
     };
     const updateBefore = structuredClone(update);
-    const written = await registry.update(PODS, 'default', 'caller-create', update, {
+    const written = await fixture.registry.update(PODS, 'default', 'caller-create', update, {
       fieldManager: 'test',
       subresource: 'status',
       current: created,
@@ -92,10 +87,10 @@ describe('registry write bodies', () => {
     expect((written.status as { phase: string }).phase).toBe('Running');
 
     const cm: KubeObject = { metadata: { name: 'caller-cm' }, data: { k: 'v' } };
-    const cmCreated = await registry.create(CONFIGMAPS, 'default', cm);
+    const cmCreated = await fixture.registry.create(CONFIGMAPS, 'default', cm);
     const cmUpdate: KubeObject = { metadata: { name: 'caller-cm' }, data: { k: 'w' } };
     const cmBefore = structuredClone(cmUpdate);
-    const cmWritten = await registry.update(CONFIGMAPS, 'default', 'caller-cm', cmUpdate);
+    const cmWritten = await fixture.registry.update(CONFIGMAPS, 'default', 'caller-cm', cmUpdate);
     expect(cmUpdate).toStrictEqual(cmBefore);
     expect(cmWritten.data).toEqual({ k: 'w' });
     expect(cmWritten.metadata.uid).toBe(cmCreated.metadata.uid);
@@ -104,16 +99,16 @@ describe('registry write bodies', () => {
   });
 
   it('does not write an update that changes nothing', async () => {
-    const created = await registry.create(CONFIGMAPS, 'default', {
+    const created = await fixture.registry.create(CONFIGMAPS, 'default', {
       metadata: { name: 'noop-cm' },
       data: { k: 'v' },
     });
-    const same = await registry.update(CONFIGMAPS, 'default', 'noop-cm', {
+    const same = await fixture.registry.update(CONFIGMAPS, 'default', 'noop-cm', {
       metadata: { name: 'noop-cm' },
       data: { k: 'v' },
     });
     expect(same.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
-    const changed = await registry.update(CONFIGMAPS, 'default', 'noop-cm', {
+    const changed = await fixture.registry.update(CONFIGMAPS, 'default', 'noop-cm', {
       metadata: { name: 'noop-cm' },
       data: { k: 'v2' },
     });
@@ -124,7 +119,7 @@ describe('registry write bodies', () => {
 
   it('uses a handed-over body instead of copying it', async () => {
     const body = pod('owned-create');
-    const created = await registry.create(PODS, 'default', body, {
+    const created = await fixture.registry.create(PODS, 'default', body, {
       fieldManager: 'test',
       bodyOwned: true,
     });

@@ -4,22 +4,16 @@
 // the matching keys, seeded from the list the watch starts after. Each
 // event's served JSON (made from etcd's bytes) is checked against its object.
 
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useEtcdStore } from '../../../test/support/etcd-store.js';
-import { Registry, type WatchEvent } from './registry.js';
+import { describe, expect, it } from 'vitest';
+import { useEtcdRegistry } from '../../../test/support/etcd-store.js';
+import type { WatchEvent } from './registry.js';
 import { findResource } from '../resources.js';
 import type { ApiError } from '../status.js';
 import type { KubeObject } from '../objects.js';
 
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 
-const fixture = useEtcdStore();
-let registry: Registry;
-
-beforeAll(async () => {
-  registry = new Registry(fixture.store);
-  await registry.ensureSystemNamespaces();
-});
+const fixture = useEtcdRegistry();
 
 const cm = (name: string, app: string, v = '1'): KubeObject => ({
   apiVersion: 'v1',
@@ -38,7 +32,7 @@ async function watchUntil(
   let done = (): void => undefined;
   let failed: ApiError | undefined;
   const enough = new Promise<void>((resolve) => (done = resolve));
-  const handle = await registry.watch(CONFIGMAPS, 'default', query, {
+  const handle = await fixture.registry.watch(CONFIGMAPS, 'default', query, {
     onEvent: (ev: WatchEvent) => {
       // What the HTTP watch sends, made from etcd's bytes, is the object.
       if (ev.json) expect(JSON.parse(Buffer.concat(ev.json()).toString())).toEqual(ev.object);
@@ -61,13 +55,13 @@ async function watchUntil(
 }
 
 async function update(name: string, app: string, v: string): Promise<void> {
-  await registry.update(CONFIGMAPS, 'default', name, cm(name, app, v));
+  await fixture.registry.update(CONFIGMAPS, 'default', name, cm(name, app, v));
 }
 
 describe('registry watch with a label selector', () => {
   it('from a resourceVersion: tells objects entering and leaving the selection', async () => {
-    await registry.create(CONFIGMAPS, 'default', cm('rv-in', 'x'));
-    await registry.create(CONFIGMAPS, 'default', cm('rv-out', 'y'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('rv-in', 'x'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('rv-out', 'y'));
     const rv = String(await fixture.store.currentRevision());
     const events = await watchUntil(
       { labelSelector: 'group=watch-test,app=x', resourceVersion: rv },
@@ -78,8 +72,8 @@ describe('registry watch with a label selector', () => {
         await update('rv-out', 'x', '3'); // starts matching
         await update('rv-in', 'y', '3'); // stops matching
         await update('rv-in', 'y', '4'); // still out: not sent
-        await registry.delete(CONFIGMAPS, 'default', 'rv-out');
-        await registry.create(CONFIGMAPS, 'default', cm('rv-new', 'x'));
+        await fixture.registry.delete(CONFIGMAPS, 'default', 'rv-out');
+        await fixture.registry.create(CONFIGMAPS, 'default', cm('rv-new', 'x'));
       },
     );
     expect(events).toEqual([
@@ -92,22 +86,22 @@ describe('registry watch with a label selector', () => {
   });
 
   it('without a resourceVersion: the matching objects first, then changes', async () => {
-    await registry.create(CONFIGMAPS, 'default', cm('list-in', 'z'));
-    await registry.create(CONFIGMAPS, 'default', cm('list-out', 'w'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('list-in', 'z'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('list-out', 'w'));
     const events = await watchUntil({ labelSelector: 'group=watch-test,app=z' }, 3, async () => {
       await update('list-out', 'w', '2');
       await update('list-in', 'w', '2');
-      await registry.delete(CONFIGMAPS, 'default', 'list-in');
-      await registry.create(CONFIGMAPS, 'default', cm('list-new', 'z'));
+      await fixture.registry.delete(CONFIGMAPS, 'default', 'list-in');
+      await fixture.registry.create(CONFIGMAPS, 'default', cm('list-new', 'z'));
     });
     expect(events).toEqual(['ADDED list-in', 'DELETED list-in', 'ADDED list-new']);
   });
 
   it('from a compacted resourceVersion: 410 Expired', async () => {
     const old = await fixture.store.currentRevision();
-    await registry.create(CONFIGMAPS, 'default', cm('compacted', 'x'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('compacted', 'x'));
     await fixture.store.compact(await fixture.store.currentRevision());
-    const err = await registry
+    const err = await fixture.registry
       .watch(
         CONFIGMAPS,
         'default',

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Registry } from '../../api/registry/registry.js';
 import { findResource } from '../../api/resources.js';
 import type { KubeObject } from '../../api/objects.js';
-import { useEtcdStore } from '../../../test/support/etcd-store.js';
+import { useEtcdRegistry } from '../../../test/support/etcd-store.js';
 import { EventRecorder } from './events.js';
 
 const EVENTS = findResource('', 'v1', 'events')!;
@@ -14,11 +13,10 @@ const rs = (name: string): KubeObject => ({
 });
 
 describe('EventRecorder spam filter', () => {
-  const fixture = useEtcdStore();
+  const fixture = useEtcdRegistry();
 
   it('writes 25 events per source and object, then drops, as client-go does', async () => {
-    const registry = new Registry(fixture.store);
-    await registry.ensureSystemNamespaces();
+    const registry = fixture.registry;
     const recorder = new EventRecorder(registry, 'controller-manager');
     for (let i = 0; i < 30; i++) {
       await recorder.record(rs('web'), 'Normal', 'SuccessfulCreate', `Created pod: web-${i}`);
