@@ -77,6 +77,7 @@ export class ControlPlaneMetrics {
   private readonly requestDuration: Histogram<'verb' | 'resource' | 'subresource'>;
   private readonly inflight: Gauge<'request_kind'>;
   private readonly watchEvents: Counter<'group' | 'version' | 'kind'>;
+  private readonly watchers: Gauge<'group' | 'version' | 'kind'>;
   private readonly etcdDuration: Histogram<'operation' | 'type'>;
   private readonly scheduleAttempts: Counter<'result' | 'profile'>;
   private readonly attemptDuration: Histogram<'result' | 'profile'>;
@@ -129,6 +130,12 @@ export class ControlPlaneMetrics {
     this.watchEvents = new Counter({
       name: 'apiserver_watch_events_total',
       help: 'Number of events sent in watch clients.',
+      labelNames: ['group', 'version', 'kind'],
+      registers,
+    });
+    this.watchers = new Gauge({
+      name: 'apiserver_registered_watchers',
+      help: 'Number of currently registered watchers for a given resources',
       labelNames: ['group', 'version', 'kind'],
       registers,
     });
@@ -314,7 +321,7 @@ export class ControlPlaneMetrics {
     obs.observe((performance.now() - state.start) / 1000);
   }
 
-  /** Hooks for streamWatch: one count per event sent to a watcher. */
+  /** Hooks for streamWatch: one count per event sent to a watcher, and the open watches. */
   readonly watchMetrics = {
     onEvent: (r: ResourceInfo): void => {
       let child = this.watchChildren.get(r);
@@ -324,6 +331,8 @@ export class ControlPlaneMetrics {
       }
       child.inc();
     },
+    onOpen: (r: ResourceInfo): void => this.watchers.labels(r.group, r.version, r.kind).inc(),
+    onClose: (r: ResourceInfo): void => this.watchers.labels(r.group, r.version, r.kind).dec(),
   };
 
   /** Hooks for EtcdStore: the type label is the resource plural read from the key. */

@@ -8,9 +8,13 @@ import { ApiError } from '../status.js';
 import type { ResourceInfo } from '../resources.js';
 import type { KubeObject } from '../objects.js';
 import type { ListQuery, Registry, WatchEvent } from '../registry/registry.js';
+import type { WatchHandle } from '../../store/types.js';
 
 export interface WatchMetrics {
   onEvent?(r: ResourceInfo): void;
+  /** A watch opened; onClose follows once for each. */
+  onOpen?(r: ResourceInfo): void;
+  onClose?(r: ResourceInfo): void;
 }
 
 /** How an event's object goes on the wire: as is, or (for kubectl get -w) as a Table row. */
@@ -67,24 +71,44 @@ export async function streamWatch(
     write(JSON.stringify({ type: ev.type, object }) + '\n');
   };
   let timer: NodeJS.Timeout | undefined;
-  // Filled in once the watch is open; finish() may run before that.
-  const watch: { handle?: { close(): Promise<void> } } = {};
+  // Set once the watch is open; finish() may run before that.
+  let handle: WatchHandle | undefined;
+  const release = (): void => {
+    if (!handle) return;
+    metrics.onClose?.(r);
+    void handle.close().catch(() => undefined);
+    handle = undefined;
+  };
   const finish = (): void => {
     if (closed) return;
     closed = true;
     if (timer) clearTimeout(timer);
     if (open && !raw.writableEnded) raw.end();
-    void watch.handle?.close().catch(() => undefined);
+    release();
   };
 
-  watch.handle = await registry.watch(r, namespace, q, {
+  // Listened for before the watch starts: its initial list can take a while,
+  // and a client that leaves meanwhile must not leave the watch open.
+  let left = false;
+  const leave = (): void => {
+    left = true;
+    finish();
+  };
+  req.raw.on('close', leave);
+  raw.on('error', leave);
+
+  handle = await registry.watch(r, namespace, q, {
     onEvent: send,
     onError: (err) => {
       write(JSON.stringify({ type: 'ERROR', object: err.toStatus() }) + '\n');
       finish();
     },
   });
+  metrics.onOpen?.(r);
   reply.hijack();
+  // It failed as it started, or its client left.
+  if (closed) release();
+  if (left) return;
   raw.writeHead(200, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-cache, private',
@@ -100,7 +124,5 @@ export async function streamWatch(
   }
   // Send headers now so clients see the watch established even if idle.
   raw.flushHeaders();
-  req.raw.on('close', finish);
-  raw.on('error', finish);
   if (timeout > 0) timer = setTimeout(finish, timeout * 1000);
 }
