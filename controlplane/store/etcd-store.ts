@@ -309,7 +309,7 @@ export class EtcdStore implements Store {
             }),
           );
         } else {
-          const event = putEvent(ev.kv);
+          const event = this.putEvent(ev.kv);
           if (backlog) later(() => emit(event));
           else emit(event);
         }
@@ -355,19 +355,39 @@ export class EtcdStore implements Store {
    */
   private async deletedEvent(kv: IKeyValue): Promise<StoreEvent> {
     const revision = Number(kv.mod_revision);
-    const key = kv.key.toString();
-    const tooOld = (cause?: unknown): StoreError =>
-      new StoreError('Expired', key, `too old resource version: ${revision - 1}`, { cause });
-    const res = await this.call(key, () =>
-      this.client.kv.range({ key: kv.key, revision: revision - 1 }),
-    ).catch((err: unknown) => {
-      throw err instanceof StoreError && err.type === 'Expired' ? tooOld(err) : err;
-    });
+    const last = await this.readBefore(kv);
     // etcd has just told us the key existed: only a compaction can hide it.
-    const last = res.kvs[0];
-    if (!last) throw tooOld();
+    if (!last) throw tooOld(kv);
     const object = withRevision(decode(last), revision);
     return { type: 'DELETED', object, revision, json: servedJson(last.value, object, revision) };
+  }
+
+  /** A put as watchers see it; a MODIFIED can read the object before it. */
+  private putEvent(kv: IKeyValue): StoreEvent {
+    const object = decode(kv);
+    const revision = Number(kv.mod_revision);
+    const json = servedJson(kv.value, object, revision);
+    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', object, revision, json };
+    let previous: Promise<KubeObject> | undefined;
+    const read = async (): Promise<KubeObject> => {
+      const before = await this.readBefore(kv);
+      if (!before) throw tooOld(kv);
+      return decode(before);
+    };
+    return { type: 'MODIFIED', object, revision, json, previous: () => (previous ??= read()) };
+  }
+
+  /**
+   * The key as it was just before the change `kv` (undefined when it did not
+   * exist); Expired when that revision has been compacted.
+   */
+  private async readBefore(kv: IKeyValue): Promise<IKeyValue | undefined> {
+    const res = await this.call(kv.key.toString(), () =>
+      this.client.kv.range({ key: kv.key, revision: Number(kv.mod_revision) - 1 }),
+    ).catch((err: unknown) => {
+      throw err instanceof StoreError && err.type === 'Expired' ? tooOld(kv, err) : err;
+    });
+    return res.kvs[0];
   }
 
   /**
@@ -461,11 +481,11 @@ function withRevision(obj: KubeObject, revision: number): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
 }
 
-function putEvent(kv: IKeyValue): StoreEvent {
-  const object = decode(kv);
-  const type = kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED';
-  const revision = Number(kv.mod_revision);
-  return { type, object, revision, json: servedJson(kv.value, object, revision) };
+function tooOld(kv: IKeyValue, cause?: unknown): StoreError {
+  const before = Number(kv.mod_revision) - 1;
+  return new StoreError('Expired', kv.key.toString(), `too old resource version: ${before}`, {
+    cause,
+  });
 }
 
 /** StoreEvent.json: the stored bytes with the revision put in, made once. */

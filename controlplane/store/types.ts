@@ -18,6 +18,12 @@ export interface StoreEvent {
    * and kept: watchers that send the object as it is need no JSON.stringify.
    */
   json?: () => readonly Buffer[];
+  /**
+   * MODIFIED: the object as it was before the change, read from the store on
+   * first call (the watch does not carry it; a selective watch that has not
+   * seen the key yet asks). Rejects with Expired when compacted.
+   */
+  previous?: () => Promise<KubeObject>;
 }
 
 export interface ListOptions {

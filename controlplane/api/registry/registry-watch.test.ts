@@ -97,21 +97,44 @@ describe('registry watch with a label selector', () => {
     expect(events).toEqual(['ADDED list-in', 'DELETED list-in', 'ADDED list-new']);
   });
 
+  it('from a resourceVersion whose first change cannot be read before: 410 Expired', async () => {
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('prev-gone', 'x'));
+    const rv = await fixture.store.currentRevision();
+    await update('prev-gone', 'x', '2');
+    // The watch can start (its first change is kept), but not tell whether
+    // the object matched before it.
+    await fixture.store.compact(rv + 1);
+    let told: (err: ApiError) => void = () => undefined;
+    const error = new Promise<ApiError>((resolve) => (told = resolve));
+    const handle = await fixture.registry.watch(
+      CONFIGMAPS,
+      'default',
+      { labelSelector: 'app=x', resourceVersion: String(rv) },
+      { onEvent: () => undefined, onError: told },
+    );
+    const err = await error;
+    await handle.close();
+    expect(err.reason).toBe('Expired');
+    expect(err.message).toBe(`too old resource version: ${rv}`);
+  });
+
   it('from a compacted resourceVersion: 410 Expired', async () => {
     const old = await fixture.store.currentRevision();
+    // Two changes after it, both compacted: the first change after `old` is gone.
     await fixture.registry.create(CONFIGMAPS, 'default', cm('compacted', 'x'));
+    await fixture.registry.create(CONFIGMAPS, 'default', cm('compacted-2', 'x'));
     await fixture.store.compact(await fixture.store.currentRevision());
-    const err = await fixture.registry
-      .watch(
-        CONFIGMAPS,
-        'default',
-        { labelSelector: 'app=x', resourceVersion: String(old) },
-        { onEvent: () => undefined, onError: () => undefined },
-      )
-      .then(
-        () => undefined,
-        (e: unknown) => e as ApiError,
-      );
+    // Told by the watch, as kube-apiserver tells it in an ERROR event.
+    let told: (err: ApiError) => void = () => undefined;
+    const error = new Promise<ApiError>((resolve) => (told = resolve));
+    const handle = await fixture.registry.watch(
+      CONFIGMAPS,
+      'default',
+      { labelSelector: 'app=x', resourceVersion: String(old) },
+      { onEvent: () => undefined, onError: told },
+    );
+    const err = await error;
+    await handle.close();
     expect(err?.reason).toBe('Expired');
     expect(err?.message).toBe(`too old resource version: ${old}`);
   });

@@ -17,7 +17,7 @@ import {
   type FieldError,
 } from '../status.js';
 import { apiVersionOf, findResource, type ResourceInfo } from '../resources.js';
-import type { ListResult, Store, WatchHandle } from '../../store/types.js';
+import type { ListResult, Store, StoreEvent, WatchHandle } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
 import { validateObject, validateUpdate } from '../validation/index.js';
 import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
@@ -502,9 +502,15 @@ export class Registry {
       (!fields || matchesFields(fields, fieldsOf(r.kind, o)));
     let from: number;
     // A selective watch tells an object that starts or stops matching as ADDED
-    // or DELETED. The store's events carry no previous state, so the keys that
-    // match are kept here, from the list the watch starts after.
+    // or DELETED, so it needs to know whether the object matched before each
+    // event. `matching` holds the keys that do. A watch that starts after its
+    // list knows every key from that list; one that starts at a resourceVersion
+    // learns each key at its first event, and a MODIFIED of a key it has not
+    // seen reads the object before the change (as kube-apiserver's etcd
+    // watcher has etcd send every event's previous value, paid for here only
+    // once per key and only by such watches).
     const matching = new Set<string>();
+    let seen: Set<string> | undefined;
     const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     if (!q.resourceVersion || q.resourceVersion === '0') {
       const initial = await this.list(r, namespace, q);
@@ -518,43 +524,74 @@ export class Registry {
       if (!Number.isInteger(from) || from < 0) {
         throw new ApiError('BadRequest', `invalid resourceVersion: ${q.resourceVersion}`);
       }
-      if (selective) {
-        const seed = await this.list(r, namespace, {
-          ...(q.labelSelector ? { labelSelector: q.labelSelector } : {}),
-          ...(q.fieldSelector ? { fieldSelector: q.fieldSelector } : {}),
-          resourceVersion: String(from),
-        }).catch((err: unknown) => {
-          if (err instanceof ApiError && err.reason === 'Expired') {
-            throw new ApiError('Expired', `too old resource version: ${from}`);
-          }
-          throw err;
-        });
-        for (const object of seed.items) matching.add(keyOf(object));
-      }
+      seen = new Set();
     }
-    return this.store.watch(collectionPrefix(r, namespace), from, {
+    let stopped = false;
+    const fail = (err: Error): void => {
+      if (stopped) return;
+      stopped = true;
+      const mapped = this.mapStoreError(err, r, '');
+      sink.onError(
+        mapped instanceof ApiError ? mapped : new ApiError('InternalError', mapped.message),
+      );
+    };
+    /** Whether the object matched before the event; undefined when only a read can tell. */
+    const matchedBefore = (ev: StoreEvent): boolean | undefined => {
+      if (ev.type === 'ADDED') return false;
+      // A delete carries the last state, which is what matched or not.
+      if (ev.type === 'DELETED') return matches(ev.object);
+      const key = keyOf(ev.object);
+      return !seen || seen.has(key) || !ev.previous ? matching.has(key) : undefined;
+    };
+    const deliver = (ev: StoreEvent, before: boolean): void => {
+      if (stopped) return;
+      const key = keyOf(ev.object);
+      seen?.add(key);
+      const now = ev.type !== 'DELETED' && matches(ev.object);
+      if (now) matching.add(key);
+      else matching.delete(key);
+      // One that stopped matching is gone, to this watcher; one that started is new.
+      const type = now ? (before ? 'MODIFIED' : 'ADDED') : before ? 'DELETED' : undefined;
+      if (type === ev.type) sink.onEvent(ev);
+      else if (type) sink.onEvent({ ...ev, type });
+    };
+    // Set while a previous state is being read: the events after it wait.
+    let backlog: Promise<void> | undefined;
+    // Filled in once the store's watch is open; a failed read may close it.
+    const opened: { handle?: WatchHandle } = {};
+    const handle = await this.store.watch(collectionPrefix(r, namespace), from, {
       onEvent: (ev) => {
         if (!selective) {
           sink.onEvent(ev);
           return;
         }
-        const key = keyOf(ev.object);
-        const before = matching.has(key);
-        const now = ev.type !== 'DELETED' && matches(ev.object);
-        if (now) matching.add(key);
-        else matching.delete(key);
-        // One that stopped matching is gone, to this watcher; one that started is new.
-        const type = now ? (before ? 'MODIFIED' : 'ADDED') : before ? 'DELETED' : undefined;
-        if (type === ev.type) sink.onEvent(ev);
-        else if (type) sink.onEvent({ ...ev, type });
+        const before = backlog ? undefined : matchedBefore(ev);
+        if (before !== undefined) {
+          deliver(ev, before);
+          return;
+        }
+        const step = async (): Promise<void> => {
+          deliver(ev, matchedBefore(ev) ?? matches(await ev.previous!()));
+        };
+        const tail = (backlog ?? Promise.resolve()).then(step).catch((err: unknown) => {
+          fail(err instanceof Error ? err : new Error(String(err)));
+          void opened.handle?.close().catch(() => undefined);
+        });
+        backlog = tail;
+        void tail.then(() => {
+          if (backlog === tail) backlog = undefined;
+        });
       },
-      onError: (err) => {
-        const mapped = this.mapStoreError(err, r, '');
-        sink.onError(
-          mapped instanceof ApiError ? mapped : new ApiError('InternalError', mapped.message),
-        );
-      },
+      onError: fail,
     });
+    opened.handle = handle;
+    if (stopped) await handle.close();
+    return {
+      close: async () => {
+        stopped = true;
+        await handle.close();
+      },
+    };
   }
 
   /**
