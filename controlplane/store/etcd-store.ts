@@ -10,6 +10,7 @@ import { LeaseManager, type ExpiringPrefix } from './lease-manager.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { SharedWatch } from './shared-watch.js';
 import { withResourceVersion } from './served-json.js';
+import { InOrder } from './in-order.js';
 import type {
   DeletePreconditions,
   ListOptions,
@@ -279,15 +280,8 @@ export class EtcdStore implements Store {
     // closed it or heard its error.
     let stopped = false;
     let done = false;
-    // Set while a delete's last state is being read: what comes after waits on it.
-    let backlog: Promise<void> | undefined;
-    const later = (step: () => void | Promise<void>): void => {
-      const tail = (backlog ?? Promise.resolve()).then(step);
-      backlog = tail;
-      void tail.then(() => {
-        if (backlog === tail) backlog = undefined;
-      });
-    };
+    // Busy while a delete's last state is being read: what comes after waits on it.
+    const backlog = new InOrder();
     const emit = (event: StoreEvent): void => {
       if (!done) cb.onEvent(event);
     };
@@ -302,15 +296,18 @@ export class EtcdStore implements Store {
       for (const ev of res.events) {
         if (ev.type === 'Delete') {
           const deleted = this.deletedEvent(ev.kv);
-          later(() =>
-            deleted.then(emit, (err: unknown) => {
-              fail(err instanceof Error ? err : new Error(String(err)));
+          // Read now, told in turn: a failure waits for its turn too, handled.
+          deleted.catch(() => undefined);
+          backlog.add(
+            async () => emit(await deleted),
+            (err) => {
+              fail(err);
               watcher.cancel().catch(() => undefined);
-            }),
+            },
           );
         } else {
           const event = this.putEvent(ev.kv);
-          if (backlog) later(() => emit(event));
+          if (backlog.busy) backlog.add(() => emit(event), fail);
           else emit(event);
         }
       }
@@ -320,7 +317,7 @@ export class EtcdStore implements Store {
       stopped = true;
       // Told after the events that came before it.
       const classified = this.classifyWatchError(prefix, fromRevision, err);
-      later(() => classified.then(fail));
+      backlog.add(async () => fail(await classified), fail);
     });
     await new Promise<void>((resolve, reject) => {
       const onConnected = (): void => {

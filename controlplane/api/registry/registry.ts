@@ -19,6 +19,7 @@ import {
 import { apiVersionOf, findResource, type ResourceInfo } from '../resources.js';
 import type { ListResult, Store, StoreEvent, WatchHandle } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
+import { InOrder } from '../../store/in-order.js';
 import { validateObject, validateUpdate } from '../validation/index.js';
 import { serverSideApply, updateManagedFields, applyConflictError } from '../patch/index.js';
 import { patchValue, type PatchType } from './patch-value.js';
@@ -555,34 +556,30 @@ export class Registry {
       if (type === ev.type) sink.onEvent(ev);
       else if (type) sink.onEvent({ ...ev, type });
     };
-    // Set while a previous state is being read: the events after it wait.
-    let backlog: Promise<void> | undefined;
-    // Filled in once the store's watch is open; a failed read may close it.
+    // Busy while a previous state is being read: the events after it wait.
+    const backlog = new InOrder();
+    // Filled in once the store's watch is open; a failed read closes it.
     const opened: { handle?: WatchHandle } = {};
+    const failRead = (err: Error): void => {
+      fail(err);
+      void opened.handle?.close().catch(() => undefined);
+    };
     const handle = await this.store.watch(collectionPrefix(r, namespace), from, {
       onEvent: (ev) => {
         if (!selective) {
           sink.onEvent(ev);
           return;
         }
-        const before = backlog ? undefined : matchedBefore(ev);
-        if (before !== undefined) {
-          deliver(ev, before);
-          return;
+        const before = backlog.busy ? undefined : matchedBefore(ev);
+        if (before !== undefined) deliver(ev, before);
+        else {
+          backlog.add(async () => {
+            deliver(ev, matchedBefore(ev) ?? matches(await ev.previous!()));
+          }, failRead);
         }
-        const step = async (): Promise<void> => {
-          deliver(ev, matchedBefore(ev) ?? matches(await ev.previous!()));
-        };
-        const tail = (backlog ?? Promise.resolve()).then(step).catch((err: unknown) => {
-          fail(err instanceof Error ? err : new Error(String(err)));
-          void opened.handle?.close().catch(() => undefined);
-        });
-        backlog = tail;
-        void tail.then(() => {
-          if (backlog === tail) backlog = undefined;
-        });
       },
-      onError: fail,
+      // Told after the events that came before it.
+      onError: (err) => (backlog.busy ? backlog.add(() => fail(err), fail) : fail(err)),
     });
     opened.handle = handle;
     if (stopped) await handle.close();
