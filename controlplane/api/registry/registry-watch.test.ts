@@ -54,6 +54,23 @@ async function watchUntil(
   return seen;
 }
 
+/** The error a selective watch from `resourceVersion` is told (as kube-apiserver's ERROR event). */
+async function watchError(resourceVersion: string): Promise<ApiError> {
+  let told: (err: ApiError) => void = () => undefined;
+  const error = new Promise<ApiError>((resolve) => (told = resolve));
+  const handle = await fixture.registry.watch(
+    CONFIGMAPS,
+    'default',
+    { labelSelector: 'app=x', resourceVersion },
+    { onEvent: () => undefined, onError: told },
+  );
+  try {
+    return await error;
+  } finally {
+    await handle.close();
+  }
+}
+
 async function update(name: string, app: string, v: string): Promise<void> {
   await fixture.registry.update(CONFIGMAPS, 'default', name, cm(name, app, v));
 }
@@ -104,16 +121,7 @@ describe('registry watch with a label selector', () => {
     // The watch can start (its first change is kept), but not tell whether
     // the object matched before it.
     await fixture.store.compact(rv + 1);
-    let told: (err: ApiError) => void = () => undefined;
-    const error = new Promise<ApiError>((resolve) => (told = resolve));
-    const handle = await fixture.registry.watch(
-      CONFIGMAPS,
-      'default',
-      { labelSelector: 'app=x', resourceVersion: String(rv) },
-      { onEvent: () => undefined, onError: told },
-    );
-    const err = await error;
-    await handle.close();
+    const err = await watchError(String(rv));
     expect(err.reason).toBe('Expired');
     expect(err.message).toBe(`too old resource version: ${rv}`);
   });
@@ -124,18 +132,8 @@ describe('registry watch with a label selector', () => {
     await fixture.registry.create(CONFIGMAPS, 'default', cm('compacted', 'x'));
     await fixture.registry.create(CONFIGMAPS, 'default', cm('compacted-2', 'x'));
     await fixture.store.compact(await fixture.store.currentRevision());
-    // Told by the watch, as kube-apiserver tells it in an ERROR event.
-    let told: (err: ApiError) => void = () => undefined;
-    const error = new Promise<ApiError>((resolve) => (told = resolve));
-    const handle = await fixture.registry.watch(
-      CONFIGMAPS,
-      'default',
-      { labelSelector: 'app=x', resourceVersion: String(old) },
-      { onEvent: () => undefined, onError: told },
-    );
-    const err = await error;
-    await handle.close();
-    expect(err?.reason).toBe('Expired');
-    expect(err?.message).toBe(`too old resource version: ${old}`);
+    const err = await watchError(String(old));
+    expect(err.reason).toBe('Expired');
+    expect(err.message).toBe(`too old resource version: ${old}`);
   });
 });
