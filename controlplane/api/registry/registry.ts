@@ -547,7 +547,9 @@ export class Registry {
     const deliver = (ev: StoreEvent, before: boolean): void => {
       if (stopped) return;
       const key = keyOf(ev.object);
-      seen?.add(key);
+      // A deleted key's next event is its ADDED: no need to remember it.
+      if (ev.type === 'DELETED') seen?.delete(key);
+      else seen?.add(key);
       const now = ev.type !== 'DELETED' && matches(ev.object);
       if (now) matching.add(key);
       else matching.delete(key);
