@@ -82,7 +82,7 @@ describe('registry watch with a label selector', () => {
     const rv = String(await fixture.store.currentRevision());
     const events = await watchUntil(
       { labelSelector: 'group=watch-test,app=x', resourceVersion: rv },
-      5,
+      6,
       async () => {
         await update('rv-in', 'x', '2'); // still matches
         await update('rv-out', 'y', '2'); // never matched: not sent
@@ -91,6 +91,9 @@ describe('registry watch with a label selector', () => {
         await update('rv-in', 'y', '4'); // still out: not sent
         await fixture.registry.delete(CONFIGMAPS, 'default', 'rv-out');
         await fixture.registry.create(CONFIGMAPS, 'default', cm('rv-new', 'x'));
+        // Made again, outside the selection, then moved into it.
+        await fixture.registry.create(CONFIGMAPS, 'default', cm('rv-out', 'y'));
+        await update('rv-out', 'x', '5');
       },
     );
     expect(events).toEqual([
@@ -99,6 +102,7 @@ describe('registry watch with a label selector', () => {
       'DELETED rv-in',
       'DELETED rv-out',
       'ADDED rv-new',
+      'ADDED rv-out',
     ]);
   });
 
