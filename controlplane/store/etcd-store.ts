@@ -366,12 +366,20 @@ export class EtcdStore implements Store {
     const json = servedJson(kv.value, object, revision);
     if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', object, revision, json };
     let previous: Promise<KubeObject> | undefined;
-    const read = async (): Promise<KubeObject> => {
-      const before = await this.readBefore(kv);
-      if (!before) throw tooOld(kv);
-      return decode(before);
+    return {
+      type: 'MODIFIED',
+      object,
+      revision,
+      json,
+      previous: () => (previous ??= this.previousOf(kv)),
     };
-    return { type: 'MODIFIED', object, revision, json, previous: () => (previous ??= read()) };
+  }
+
+  /** The object before the change `kv`, which updated it (so it existed). */
+  private async previousOf(kv: IKeyValue): Promise<KubeObject> {
+    const before = await this.readBefore(kv);
+    if (!before) throw tooOld(kv);
+    return decode(before);
   }
 
   /**
