@@ -54,6 +54,21 @@ function openWatch(path: string): ClientRequest {
   return req;
 }
 
+const ODD = '/api/v1/namespaces/default/configmaps?watch=true&labelSelector=app%3Dodd';
+
+/** Counts a watch's events until the 150 initial ones (the odd ConfigMaps) have come. */
+function initialEvents(req: ClientRequest): Promise<number> {
+  return new Promise<number>((resolve) => {
+    req.on('response', (res) => {
+      let n = 0;
+      res.on('data', (d: Buffer) => {
+        n += d.toString().split('\n').length - 1;
+        if (n >= 150) resolve(n);
+      });
+    });
+  });
+}
+
 async function metric(name: string): Promise<number> {
   const line = (await cp.metrics.metrics()).split('\n').find((l) => l.startsWith(name + ' '));
   return line ? Number(line.slice(name.length + 1)) : 0;
@@ -70,19 +85,8 @@ async function until(name: string, n: number, atLeast = false): Promise<void> {
 
 describe('HTTP watch lifecycle', () => {
   it('is counted while open and released when its client leaves', async () => {
-    const req = openWatch(
-      '/api/v1/namespaces/default/configmaps?watch=true&labelSelector=app%3Dodd',
-    );
-    const lines = await new Promise<number>((resolve) => {
-      req.on('response', (res) => {
-        let n = 0;
-        res.on('data', (d: Buffer) => {
-          n += d.toString().split('\n').length - 1;
-          if (n >= 150) resolve(n);
-        });
-      });
-    });
-    expect(lines).toBe(150);
+    const req = openWatch(ODD);
+    expect(await initialEvents(req)).toBe(150);
     await until(GAUGE, 1);
     req.destroy();
     await until(GAUGE, 0);
@@ -99,8 +103,14 @@ describe('HTTP watch lifecycle', () => {
       return req;
     });
     await Promise.all(reqs.map((r) => new Promise((resolve) => r.on('close', resolve))));
-    // Every initial list read, so every watch has started (or been let go).
+    // Every initial list read; then a watch started after them: once it has
+    // its events, the ones before it have opened too (they wait on the same
+    // store watch), and only it may be counted.
     await until(LISTS, listed + 20, true);
+    const probe = openWatch(ODD);
+    expect(await initialEvents(probe)).toBe(150);
+    expect(await metric(GAUGE)).toBe(1);
+    probe.destroy();
     await until(GAUGE, 0);
     // A watch left open would keep the server from closing.
     await cp.stop();
